@@ -1,0 +1,55 @@
+"""The FastAPI app: composes every package; routers stay thin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.container import Services, build_services
+from api.routers import (
+    console,
+    eligibility,
+    health,
+    kakao,
+    notifier_api,
+    staff_api,
+    telegram,
+    webchat,
+)
+from core.privacy import configure_logging
+from core.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or await build_services(settings)
+        await app.state.services.start()
+        try:
+            yield
+        finally:
+            await app.state.services.stop()
+            if owned:
+                await app.state.services.close()
+
+    app = FastAPI(
+        title="gopa-desk",
+        version="0.1.0",
+        description="김포산업진흥원 현장데스크 챗봇 · 기업지원사업알리미 · 상담 기록",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(kakao.router)
+    app.include_router(telegram.router)
+    app.include_router(webchat.router)
+    app.include_router(eligibility.router, prefix="/api/v1")
+    app.include_router(staff_api.router, prefix="/api/v1")
+    app.include_router(notifier_api.router, prefix="/api/v1")
+    app.include_router(console.router)
+    return app

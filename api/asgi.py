@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn (`api.asgi:app`)."""
+
+from api.app import create_app
+
+app = create_app()

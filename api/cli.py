@@ -1,0 +1,36 @@
+"""`gopa`: the command line. Each package contributes its own sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="gopa-desk: 김포산업진흥원 현장데스크 챗봇과 기업지원사업알리미", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="bind address (default: settings HOST)"),
+    port: int = typer.Option(None, help="port (default: settings PORT)"),
+    workers: int = typer.Option(1, help="uvicorn worker processes"),
+) -> None:
+    """Run the web service: Kakao skill, Telegram webhook, web chat, staff console and API."""
+    import uvicorn
+
+    from core.settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        "api.asgi:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""Router: console (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Router: eligibility (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Router: kakao (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Router: notifier_api (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Router: staff_api (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

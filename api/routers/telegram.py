@@ -1,0 +1,5 @@
+"""Router: telegram (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""Router: webchat (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

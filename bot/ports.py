@@ -1,0 +1,47 @@
+"""What the dialogue needs from other packages, as protocols the composing app fills in.
+
+`bot` may not import `notifier` or `desk` (arrows point one way); `api` injects these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.reply import Message
+
+
+@dataclass(frozen=True)
+class SubscriptionResult:
+    ok: bool
+    topics: tuple[str, ...] = ()
+    message: str = ""
+
+
+class SubscriptionPort(Protocol):
+    async def subscribe(self, message: Message, topics: list[str], *, consent: bool) -> SubscriptionResult: ...
+
+    async def unsubscribe(self, message: Message) -> SubscriptionResult: ...
+
+    async def topics_of(self, message: Message) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class HandoffRequest:
+    channel: str
+    user_key: str
+    company_name: str
+    contact: str
+    topic: str
+    program_ids: tuple[str, ...] = ()
+    transcript: str = ""
+
+
+class HandoffPort(Protocol):
+    async def create_handoff(self, request: HandoffRequest) -> str:
+        """Store a consultation request (status 신규, channel 챗봇); return its reference."""
+        ...
+
+    async def record_intent(self, channel: str, user_key: str, program_id: str, company_name: str | None) -> str:
+        """Record an application intent (source bot); return its reference."""
+        ...

@@ -1,0 +1,104 @@
+"""One settings class for the whole service, read from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of gopa-desk. Secrets are `SecretStr` so they never print by accident."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- storage -----------------------------------------------------------------
+    var_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file under var_dir
+    sql_echo: bool = False
+
+    # --- knowledge base and NLU --------------------------------------------------
+    kb_dir: Path = PACKAGE_ROOT / "knowledge_base" / "data"
+    nlu_data_dir: Path = PACKAGE_ROOT / "nlu" / "data"
+    nlu_backend: Literal["embedded", "rasa"] = "embedded"
+    nlu_confidence_threshold: float = 0.45
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_s: float = 0.8
+    rasa_breaker_failures: int = 3
+    rasa_breaker_reset_s: float = 30.0
+
+    # --- dialogue ------------------------------------------------------------------
+    dialogue_context_ttl_s: int = 1800
+
+    # --- HTTP service ----------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 64 * 1024
+    secret_key: SecretStr = SecretStr("dev-only-change-me")
+    log_level: str = "INFO"
+
+    # --- Kakao ---------------------------------------------------------------------
+    kakao_skill_secret: SecretStr | None = None
+    kakao_skill_secret_header: str = "X-Gopa-Skill-Secret"
+    kakao_rest_api_key: SecretStr | None = None
+    kakao_bot_id: str = ""
+    kakao_event_api_url: str = "https://bot-api.kakao.com"
+
+    # --- Telegram ------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_rate_overall_per_s: float = 30.0
+    telegram_rate_per_chat_per_s: float = 1.0
+
+    # --- e-mail and webhook delivery ---------------------------------------------
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "김포시 기업지원사업알리미 <noreply@gopa.example.kr>"
+    webhook_signing_secret: SecretStr | None = None
+
+    # --- notifier --------------------------------------------------------------------
+    timezone: str = "Asia/Seoul"
+    quiet_hours_start: int = 21
+    quiet_hours_end: int = 8
+    reminder_hour: int = 9
+    reminder_days_before: list[int] = Field(default_factory=lambda: [7, 3, 1, 0])
+    delivery_max_attempts: int = 6
+    delivery_backoff_base_s: float = 30.0
+    delivery_batch_size: int = 200
+    run_scheduler: bool = True
+    ingest_url: str = ""
+    ingest_interval_min: int = 60
+    ingest_regions: list[str] = Field(default_factory=lambda: ["경기", "김포"])
+
+    # --- staff desk --------------------------------------------------------------------
+    login_rate_limit_per_min: int = 5
+    session_max_age_s: int = 8 * 3600
+    business_hours: str = "평일 09:00~18:00"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The async SQLAlchemy URL; SQLite under `var_dir` when none is set."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'gopa.db').as_posix()}"
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database for sync users (Alembic, APScheduler's job store)."""
+        url = self.effective_database_url
+        return url.replace("sqlite+aiosqlite", "sqlite").replace("postgresql+asyncpg", "postgresql+psycopg")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,53 @@
+"""Text normalisation applied to every utterance and every name before matching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Middle dots people and portals use between words: · (U+00B7), ㆍ (U+318D), ・ (U+30FB),
+# ‧ (U+2027), ･ (U+FF65), • (U+2022), ∙ (U+2219), and ᆞ (U+119E), which NFKC makes of ㆍ.
+# They all mean the same separator, so they are unified before any other folding.
+DOT_CHARS = "\u00b7\u318d\u119e\u30fb\u2027\uff65\u2022\u2219"
+_DOTS = re.compile(f"[{DOT_CHARS}]")
+_SPACES = re.compile(r"[\s\u00a0\u200b\u3000\ufeff]+")
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
+# Anything that is neither a letter, a number nor ordinary punctuation: emoji, symbols.
+_SYMBOLS = re.compile(r"[^\w\s.,?!~%()\[\]/:+\-·&'\"]", re.UNICODE)
+
+MAX_UTTERANCE_CHARS = 1000
+
+
+def nfc(text: str) -> str:
+    """Canonical composition: what we store and count (Korean lengths are in NFC characters)."""
+    return unicodedata.normalize("NFC", text)
+
+
+def clean_display(text: str) -> str:
+    """NFC, one kind of middle dot, single spaces: text fit to store and show."""
+    text = _ZERO_WIDTH.sub("", nfc(text))
+    text = _DOTS.sub("·", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def normalize_utterance(text: str | None, limit: int = MAX_UTTERANCE_CHARS) -> str:
+    """What the NLU sees: NFKC-folded (full-width forms, compatibility jamo), dots unified,
+    emoji and symbols dropped, spaces collapsed, lower-cased Latin, and cut at `limit`."""
+    if not text:
+        return ""
+    text = _DOTS.sub("·", text[: limit * 4])
+    text = unicodedata.normalize("NFKC", text)
+    text = _ZERO_WIDTH.sub("", text)
+    text = _SYMBOLS.sub(" ", text)
+    text = _SPACES.sub(" ", text).strip().lower()
+    return text[:limit]
+
+
+def compact(text: str) -> str:
+    """Matching key with no spaces and no dots: '스마트 공장' and '스마트공장' meet here."""
+    return re.sub(r"[\s·.\-_/]", "", normalize_utterance(text))
+
+
+def char_length(text: str) -> int:
+    """Length in characters after NFC, the way Korean limits are counted."""
+    return len(nfc(text))
