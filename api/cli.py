@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
+from desk.cli import app as staff_app
+from knowledge_base.cli import app as kb_app
+from nlu.cli import app as nlu_app
+from notifier.cli import app as notifier_app
+
 app = typer.Typer(help="gopa-desk: 김포산업진흥원 현장데스크 챗봇과 기업지원사업알리미", no_args_is_help=True)
+app.add_typer(kb_app, name="kb", help="knowledge base: check the YAML data")
+app.add_typer(nlu_app, name="nlu", help="NLU: train, evaluate, Rasa setup and serving")
+app.add_typer(staff_app, name="staff", help="staff accounts")
+# The notifier contributes top-level commands (announce, ingest, worker, subscribers).
+app.registered_commands.extend(notifier_app.registered_commands)
+app.registered_groups.extend(notifier_app.registered_groups)
 
 
 @app.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.reply import Message
+from bot.reply import Message, Reply
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,9 @@ class HandoffPort(Protocol):
     async def record_intent(self, channel: str, user_key: str, program_id: str, company_name: str | None) -> str:
         """Record an application intent (source bot); return its reference."""
         ...
+
+
+class DialoguePort(Protocol):
+    """What every channel adapter calls: one message in, one channel-neutral reply out."""
+
+    async def respond(self, message: Message) -> Reply: ...

@@ -102,16 +102,6 @@ class Schedule(Strict):
     source: Source
 
 
-class Rule(Strict):
-    """An eligibility condition (the eligibility evaluator interprets `kind`)."""
-
-    kind: str
-    params: dict[str, object] = Field(default_factory=dict)
-    text: str
-    source: Source | None = None
-    when_unknown: Literal["check", "fail"] = "check"
-
-
 class Program(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -134,7 +124,6 @@ class Program(Strict):
     schedule: Schedule | None = None
     discrepancies: list[Discrepancy] = Field(default_factory=list)
     details: list[str] = Field(default_factory=list)  # further facts, each a sentence
-    eligibility: list[Rule] = Field(default_factory=list)
     source: Source
 
 

@@ -1,0 +1,5 @@
+"""`gopa` sub-commands of the nlu package (being built)."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
