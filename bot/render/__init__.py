@@ -1,0 +1,1 @@
+"""Channel renderers: one channel-neutral `Reply` in, what each channel can show out."""
