@@ -183,16 +183,9 @@ class TelegramBot:
         if self._subscriptions is None or topic not in self._topics:
             await self._send(chat_id, [TelegramMessage(html.escape(EXPIRED_BUTTON))])
             return
-        message = self._message(chat_id, f"/subscribe {topic}")
-        current = await self._subscriptions.topics_of(message)
-        wanted = [*current, topic] if topic not in current else list(current)
-        result = await self._subscriptions.subscribe(message, wanted, consent=True)
-        if result.message:
-            text = result.message
-        elif result.ok:
-            text = f"{', '.join(result.topics or wanted)} 분야 공고 알림을 이 채팅으로 보내 드릴게요."
-        else:
-            text = "구독하지 못했습니다. 잠시 후 다시 시도해 주세요."
+        # The service adds the topic to the ones the chat already has.
+        result = await self._subscriptions.subscribe(self._message(chat_id, f"/subscribe {topic}"), [topic], consent=True)
+        text = result.message or ("알림을 신청했어요." if result.ok else "구독하지 못했습니다. 잠시 후 다시 시도해 주세요.")
         await self._send(chat_id, [TelegramMessage(html.escape(text))])
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
