@@ -13,7 +13,6 @@ from core.settings import Settings
 from notifier.bot_port import NotifierSubscriptionPort
 from notifier.subscriptions import SubscriptionService
 
-
 log = logging.getLogger(__name__)
 
 

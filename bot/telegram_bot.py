@@ -7,12 +7,13 @@ poll`) keeps PTB's updater, which deletes any webhook before it polls.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -47,6 +48,8 @@ SUBSCRIBE_PROMPT = (
     "동의하신 것으로 보고 구독합니다. 밤 9시부터 아침 8시까지는 보내지 않으며, "
     "언제든 /unsubscribe 로 해지할 수 있습니다."
 )
+SUBSCRIPTION_CLOSED = "지금은 알림 구독을 받을 수 없습니다."
+SUBSCRIBE_FAILED = "구독하지 못했습니다. 잠시 후 다시 시도해 주세요."
 NO_SUBSCRIPTION = "아직 구독 중인 알림 분야가 없습니다. /subscribe 로 구독할 수 있어요."
 EXPIRED_BUTTON = "버튼이 만료되었어요. 질문을 다시 입력해 주세요."
 FAILURE_TEXT = "죄송합니다. 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요."
@@ -106,6 +109,22 @@ class TelegramBot:
         await self.application.stop()
         await self.application.shutdown()
 
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll getUpdates until `stop` is set (local use; needs a bot built with polling=True)."""
+        updater = self.application.updater
+        if updater is None:
+            raise RuntimeError("this bot was built for webhooks; build it with polling=True")
+        async with self.application:
+            # Telegram refuses getUpdates while a webhook is set.
+            await self.application.bot.delete_webhook()
+            await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+            await self.application.start()
+            try:
+                await stop.wait()
+            finally:
+                await updater.stop()
+                await self.application.stop()
+
     @property
     def ready(self) -> bool:
         return self._started
@@ -146,7 +165,7 @@ class TelegramBot:
         if update.effective_chat is None:
             return
         if self._subscriptions is None or not self._topics:
-            await self._send(update.effective_chat.id, [TelegramMessage(html.escape("지금은 알림 구독을 받을 수 없습니다."))])
+            await self._send(update.effective_chat.id, [TelegramMessage(html.escape(SUBSCRIPTION_CLOSED))])
             return
         buttons = [InlineKeyboardButton(t, callback_data=SUBSCRIBE_PREFIX + t) for t in self._topics]
         rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -184,8 +203,9 @@ class TelegramBot:
             await self._send(chat_id, [TelegramMessage(html.escape(EXPIRED_BUTTON))])
             return
         # The service adds the topic to the ones the chat already has.
-        result = await self._subscriptions.subscribe(self._message(chat_id, f"/subscribe {topic}"), [topic], consent=True)
-        text = result.message or ("알림을 신청했어요." if result.ok else "구독하지 못했습니다. 잠시 후 다시 시도해 주세요.")
+        message = self._message(chat_id, f"/subscribe {topic}")
+        result = await self._subscriptions.subscribe(message, [topic], consent=True)
+        text = result.message or ("알림을 신청했어요." if result.ok else SUBSCRIBE_FAILED)
         await self._send(chat_id, [TelegramMessage(html.escape(text))])
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -219,3 +239,9 @@ class TelegramBot:
                 await self.application.bot.send_message(update.effective_chat.id, FAILURE_TEXT)
             except Exception as exc:  # the apology is best effort; the original error is logged above
                 log.warning("could not tell the chat about the failure: %s", exc)
+
+
+async def set_webhook(*, token: str, base_url: str, url: str, secret: str) -> bool:
+    """Point Telegram at our webhook; Telegram then sends `secret` in every update's header."""
+    async with Bot(token, base_url=base_url) as bot:
+        return await bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))

@@ -19,6 +19,7 @@ from tests.fakes.telegram_bot_api import FakeBotApi
 
 SECRET = "webhook-secret-for-tests"
 CHAT_ID = 424242
+LONG_QUICK_REPLY = "스마트공장 지원 자격을 확인하고 싶어요, 자부담 비율도 알려 주세요"  # > 64 bytes in UTF-8
 
 
 @dataclass
@@ -31,7 +32,7 @@ class RecordingDialogue:
         self.seen.append(message)
         return Reply(
             texts=(f"받은 말: {message.text} <&>",),
-            quick_replies=(QuickReply("자격 확인", "스마트공장 지원 자격을 확인하고 싶어요, 자부담 비율도 알려 주세요"),),
+            quick_replies=(QuickReply("자격 확인", LONG_QUICK_REPLY),),
         )
 
 
@@ -106,6 +107,8 @@ async def running(settings: Settings, bot_api: FakeBotApi) -> AsyncIterator[Runn
     services = await build_services(configured)
     dialogue = RecordingDialogue()
     services.dialogue = dialogue
+    if not services.subscriptions.known_topics:
+        services.subscriptions.known_topics = ["전기자동차", "첨단소재부품", "지능형기계", "스마트물류", "관광레저"]
     app = create_app(configured, services)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -124,9 +127,7 @@ async def subscriber_count(services: Services) -> int:
 
 
 @pytest.mark.db
-async def test_text_goes_to_the_dialogue_and_the_answer_is_escaped_html(
-    running: Running, bot_api: FakeBotApi
-) -> None:
+async def test_text_goes_to_the_dialogue_and_the_answer_is_escaped_html(running: Running, bot_api: FakeBotApi) -> None:
     response = await running.client.post("/telegram/webhook", json=text_update(1, "안녕하세요"), headers=headers())
     assert response.status_code == 200
     assert [m.text for m in running.dialogue.seen] == ["안녕하세요"]
@@ -148,7 +149,7 @@ async def test_quick_reply_tap_is_answered_and_fed_back_as_its_message(running: 
     assert response.status_code == 200
     [answered] = bot_api.calls_to("answerCallbackQuery")
     assert answered.params["callback_query_id"] == "cb2"
-    assert running.dialogue.seen[-1].text == "스마트공장 지원 자격을 확인하고 싶어요, 자부담 비율도 알려 주세요"
+    assert running.dialogue.seen[-1].text == LONG_QUICK_REPLY
     assert len(bot_api.sent_messages(CHAT_ID)) == 2
 
 
@@ -174,13 +175,17 @@ async def test_help_and_start_list_the_commands(running: Running, bot_api: FakeB
 
 @pytest.mark.db
 @pytest.mark.parametrize(
-    "given", [None, "", "wrong-secret", SECRET + "x", SECRET[:-1]], ids=["missing", "empty", "wrong", "longer", "prefix"]
+    "given",
+    [None, "", "wrong-secret", SECRET + "x", SECRET[:-1]],
+    ids=["missing", "empty", "wrong", "longer", "prefix"],
 )
-async def test_forged_webhook_calls_change_nothing(
-    running: Running, bot_api: FakeBotApi, given: str | None
-) -> None:
+async def test_forged_webhook_calls_change_nothing(running: Running, bot_api: FakeBotApi, given: str | None) -> None:
     calls_before = len(bot_api.calls)
-    forged = [text_update(10, "스마트공장 지원 조건이 뭐예요?"), callback_update(11, "sub:스마트물류"), text_update(12, "/subscribe")]
+    forged = [
+        text_update(10, "스마트공장 지원 조건이 뭐예요?"),
+        callback_update(11, "sub:스마트물류"),
+        text_update(12, "/subscribe"),
+    ]
     for update in forged:
         response = await running.client.post(
             "/telegram/webhook", json=update, headers=headers(given) if given is not None else {}
@@ -192,19 +197,17 @@ async def test_forged_webhook_calls_change_nothing(
 
 
 @pytest.mark.db
-async def test_webhook_refuses_everything_when_no_secret_is_configured(
-    settings: Settings, bot_api: FakeBotApi
-) -> None:
+async def test_webhook_refuses_everything_when_no_secret_is_configured(settings: Settings, bot_api: FakeBotApi) -> None:
     configured = telegram_settings(settings, bot_api, secret=None)
     services = await build_services(configured)
     dialogue = RecordingDialogue()
     services.dialogue = dialogue
     app = create_app(configured, services)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-            for given in ({}, headers(""), headers("anything")):
-                response = await client.post("/telegram/webhook", json=text_update(1, "안녕"), headers=given)
-                assert response.status_code == 403
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    async with app.router.lifespan_context(app), client:
+        for given in ({}, headers(""), headers("anything")):
+            response = await client.post("/telegram/webhook", json=text_update(1, "안녕"), headers=given)
+            assert response.status_code == 403
     await services.close()
     assert dialogue.seen == []
     assert bot_api.sent_messages() == []
@@ -233,3 +236,31 @@ async def test_bad_bodies_get_clear_errors_and_the_service_keeps_running(
     ok = await running.client.post("/telegram/webhook", json=text_update(9, "다시"), headers=headers())
     assert ok.status_code == 200
     assert [m.text for m in running.dialogue.seen] == ["다시"]
+
+
+@pytest.mark.db
+async def test_subscribe_button_creates_a_telegram_subscriber_and_unsubscribe_ends_it(
+    running: Running, bot_api: FakeBotApi
+) -> None:
+    await running.client.post("/telegram/webhook", json=text_update(1, "/subscribe"), headers=headers())
+    [prompt] = bot_api.sent_messages(CHAT_ID)
+    assert "동의" in prompt["text"]
+    buttons = {b["text"]: b["callback_data"] for row in prompt["reply_markup"]["inline_keyboard"] for b in row}
+    assert "스마트물류" in buttons
+
+    await running.client.post("/telegram/webhook", json=callback_update(2, buttons["스마트물류"]), headers=headers())
+    assert bot_api.calls_to("answerCallbackQuery")
+    async with running.services.db.session() as session:
+        [subscriber] = (await session.scalars(select(Subscriber))).all()
+    assert (subscriber.channel, subscriber.address, subscriber.active) == ("telegram", str(CHAT_ID), True)
+    assert subscriber.topics == ["스마트물류"]
+    assert subscriber.consent_at is not None
+    assert "스마트물류" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+
+    await running.client.post("/telegram/webhook", json=text_update(3, "/topics"), headers=headers())
+    assert "스마트물류" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+
+    await running.client.post("/telegram/webhook", json=text_update(4, "/unsubscribe"), headers=headers())
+    assert "해지" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+    assert await running.services.subscriptions.topics_of("telegram", str(CHAT_ID)) == []
+    assert running.dialogue.seen == []
