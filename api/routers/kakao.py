@@ -90,6 +90,8 @@ def _secret_problem(request: Request) -> Response | None:
 @router.post("/kakao/skill")
 async def kakao_skill(request: Request) -> Response:
     services = request.app.state.services
+    if services.dialogue is None:
+        return error(503, "the dialogue is not configured")
     problem = _secret_problem(request)
     if problem is not None:
         return problem

@@ -59,7 +59,17 @@ async def test_budget_with_a_discrepancy_shows_both_figures_and_meanings(make_di
 
 async def test_every_program_answer_ends_with_its_source(make_dialogue) -> None:
     dialogue = make_dialogue()
-    for question in ("시험분석비 알려줘", "예산은?", "대상은?", "뭘지원해요", "언제예요", "절차", "비율", "주소", "통계"):
+    for question in (
+        "시험분석비 알려줘",
+        "예산은?",
+        "대상은?",
+        "뭘지원해요",
+        "언제예요",
+        "절차",
+        "비율",
+        "주소",
+        "통계",
+    ):
         reply = await dialogue.respond(msg(question))
         assert reply.texts[0].splitlines()[-1].startswith("출처: 김포산업진흥원 2022년 주요업무계획 · "), question
 
