@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
+from notifier.bot_port import NotifierSubscriptionPort
+from notifier.subscriptions import SubscriptionService
 
 
 @dataclass
@@ -14,6 +16,8 @@ class Services:
     settings: Settings
     clock: Clock
     db: Database
+    subscriptions: SubscriptionService
+    subscription_port: NotifierSubscriptionPort
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
@@ -28,4 +32,12 @@ class Services:
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings)
     await db.create_all()
-    return Services(settings=settings, clock=clock or SystemClock(), db=db)
+    clock = clock or SystemClock()
+    subscriptions = SubscriptionService(db, clock)
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        subscriptions=subscriptions,
+        subscription_port=NotifierSubscriptionPort(subscriptions),
+    )
