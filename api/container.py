@@ -23,6 +23,7 @@ class Services:
     db: Database
     subscriptions: SubscriptionService
     subscription_port: NotifierSubscriptionPort
+    # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
 

@@ -1,1 +1,1 @@
-"""Channel renderers: one channel-neutral `Reply` in, what each channel can show out."""
+"""Channel renderers: a channel-neutral Reply to what each channel accepts."""
