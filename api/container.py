@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
+from desk.service import DeskService
 
 
 @dataclass
@@ -14,6 +15,7 @@ class Services:
     settings: Settings
     clock: Clock
     db: Database
+    desk: DeskService
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
@@ -28,4 +30,6 @@ class Services:
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings)
     await db.create_all()
-    return Services(settings=settings, clock=clock or SystemClock(), db=db)
+    clock = clock or SystemClock()
+    desk = DeskService(db, clock, login_limit_per_min=settings.login_rate_limit_per_min)
+    return Services(settings=settings, clock=clock, db=db, desk=desk)
