@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.ports import DialoguePort
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
@@ -21,6 +22,8 @@ class Services:
     desk: DeskService
     subscriptions: SubscriptionService
     subscription_port: NotifierSubscriptionPort
+    # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
+    dialogue: DialoguePort | None = None
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""

@@ -18,6 +18,7 @@ ProgramKind = Literal[
     "sub_program",  # a part of one (e.g. 콤프레샤 교체 under 노후생산시설 현대화)
     "service",  # 현장데스크, 화상회의실, 알리미 채널, GOPA 500 ...
     "infrastructure",  # 소공인복합지원센터, DB·플랫폼
+    "initiative",  # the agency's own work companies do not apply to: 협의체 운영, 국도비 확보 목표
     "national_project",  # 국도비 공모사업
     "management",  # 공정신뢰 items
     "result_2021",  # 출범 이후 주요성과 (2020.7~2021.12)

@@ -189,3 +189,11 @@ def test_no_personal_names_in_the_data(seed_text):
         text = path.read_text(encoding="utf-8")
         found = sorted(n for n, pattern in patterns.items() if pattern.search(text))
         assert not found, f"{path.name} contains personal names: {found}"
+
+
+def test_applicable_programs_say_what_and_for_whom(kb):
+    for program in kb.applicable_programs():
+        assert program.support, program.id
+        assert program.target, program.id
+        assert program.how_to_apply, program.id
+        assert program.team in kb.teams, program.id
