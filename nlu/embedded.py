@@ -27,8 +27,10 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import sklearn
+from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.svm import LinearSVC
 
 from core.text import normalize_utterance
 from nlu.entities import EntityExtractor
@@ -38,11 +40,13 @@ from nlu.types import NluResult
 log = logging.getLogger(__name__)
 
 # Bump when features or classifier change: the cache key includes it.
-FEATURE_VERSION = "1"
+FEATURE_VERSION = "2"
 # Program and industry names are replaced by this mark for the intent features, so "예산"
 # next to any program name teaches the same thing (the name itself says nothing about intent).
 ENTITY_MARK = "§"
 RANKING_SIZE = 5
+SVM_C = 0.5
+CALIBRATION_FOLDS = 5
 
 
 def _views(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, str]:
@@ -77,11 +81,14 @@ class _FastView:
 
 
 class IntentModel:
-    """A fitted intent classifier over the views above."""
+    """A fitted intent classifier over the views above: a linear SVM, whose scores become
+    probabilities through a softmax with a temperature fitted on cross-validated scores
+    (so a confidence of 0.6 is right about 60 % of the time on data the SVM did not see)."""
 
-    def __init__(self, vectorizers: list[TfidfVectorizer], classifier: LogisticRegression) -> None:
+    def __init__(self, vectorizers: list[TfidfVectorizer], classifier: LinearSVC, temperature: float) -> None:
         self.vectorizers = vectorizers
         self.classifier = classifier
+        self.temperature = temperature
         self.labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
         self._views: list[_FastView] = []
         offset = 0
@@ -90,9 +97,10 @@ class IntentModel:
                 _FastView(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_, offset)
             )
             offset += len(vectorizer.vocabulary_)
-        # (features x classes), C-contiguous so a message's rows are gathered in one go.
-        self._weights = np.ascontiguousarray(classifier.coef_.T)
-        self._bias = classifier.intercept_.copy()
+        # (features x classes), C-contiguous so a message's rows are gathered in one go; the
+        # temperature is folded in.
+        self._weights = np.ascontiguousarray(classifier.coef_.T * temperature)
+        self._bias = classifier.intercept_ * temperature
 
     @classmethod
     def fit(cls, texts: Sequence[tuple[str, str]], labels: Sequence[str]) -> IntentModel:
@@ -100,14 +108,27 @@ class IntentModel:
         matrix = sp.hstack(
             [v.fit_transform([views[i] for views in texts]) for i, v in enumerate(vectorizers)], format="csr"
         )
-        classifier = LogisticRegression(C=20.0, max_iter=5000)
-        classifier.fit(matrix, list(labels))
-        return cls(vectorizers, classifier)
+        targets = np.asarray(labels)
+        classifier = LinearSVC(C=SVM_C).fit(matrix, targets)
+        folds = StratifiedKFold(n_splits=CALIBRATION_FOLDS, shuffle=True, random_state=0)
+        scores = cross_val_predict(LinearSVC(C=SVM_C), matrix, targets, cv=folds, method="decision_function")
+        truth = np.searchsorted(classifier.classes_, targets)
+
+        def loss(temperature: float) -> float:
+            scaled = scores * temperature
+            scaled -= scaled.max(axis=1, keepdims=True)
+            log_norm = np.log(np.exp(scaled).sum(axis=1))
+            return float(np.mean(log_norm - scaled[np.arange(len(truth)), truth]))
+
+        temperature = float(minimize_scalar(loss, bounds=(0.05, 50.0), method="bounded").x)
+        return cls(vectorizers, classifier, temperature)
 
     def sklearn_proba(self, views: tuple[str, str]) -> np.ndarray:
         """The reference computation, through scikit-learn (used by tests, not by parse)."""
         matrix = sp.hstack([v.transform([views[i]]) for i, v in enumerate(self.vectorizers)], format="csr")
-        return self.classifier.predict_proba(matrix)[0]
+        scores = self.classifier.decision_function(matrix)[0] * self.temperature
+        exp = np.exp(scores - scores.max())
+        return exp / exp.sum()
 
     def proba(self, views: tuple[str, str]) -> np.ndarray:
         indexes: list[int] = []
@@ -195,8 +216,8 @@ def load_or_train(data: TrainingData, var_dir: Path) -> EmbeddedNlu:
     if path.exists():
         try:
             with path.open("rb") as handle:
-                vectorizers, classifier = pickle.load(handle)  # our own file, written below
-            return EmbeddedNlu(IntentModel(vectorizers, classifier), extractor)
+                vectorizers, classifier, temperature = pickle.load(handle)  # our own file, written below
+            return EmbeddedNlu(IntentModel(vectorizers, classifier, temperature), extractor)
         except Exception:  # a truncated or incompatible file: retrain rather than fail to start
             log.warning("NLU model cache %s unreadable; retraining", path, exc_info=True)
     started = time.perf_counter()
@@ -205,6 +226,6 @@ def load_or_train(data: TrainingData, var_dir: Path) -> EmbeddedNlu:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write then rename, so a concurrent start never reads half a file.
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as handle:
-        pickle.dump((model.vectorizers, model.classifier), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((model.vectorizers, model.classifier, model.temperature), handle, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(handle.name, path)
     return EmbeddedNlu(model, extractor, trained=True)
