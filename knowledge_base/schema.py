@@ -170,9 +170,7 @@ class StatTable(Strict):
     def _widths(self) -> StatTable:
         for row in self.rows:
             if len(row.values) != len(self.columns):
-                raise ValueError(
-                    f"row {row.label!r} has {len(row.values)} values for {len(self.columns)} columns"
-                )
+                raise ValueError(f"row {row.label!r} has {len(row.values)} values for {len(self.columns)} columns")
         return self
 
 
