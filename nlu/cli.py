@@ -7,9 +7,11 @@ import time
 
 import typer
 
+from nlu.rasa_cli import app as rasa_app
 from nlu.service import EvalReport
 
 app = typer.Typer(no_args_is_help=True)
+app.registered_commands.extend(rasa_app.registered_commands)
 
 
 @app.command()
