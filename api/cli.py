@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+
 import typer
 
 from desk.cli import app as staff_app
@@ -37,6 +40,60 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
     )
+
+
+EXIT_WORDS = frozenset({"종료", "exit", "quit"})
+
+
+async def _conversation(questions: list[str] | None) -> None:
+    """Answer the given questions, or read stdin lines until EOF or 종료 (works when piped)."""
+    from api.container import build_services
+    from bot.render.text import render
+    from bot.reply import Message
+    from core.settings import get_settings
+
+    services = await build_services(get_settings())
+    try:
+        if services.dialogue is None:
+            typer.echo("대화 기능이 아직 설정되지 않았습니다 (지식베이스·NLU).", err=True)
+            raise typer.Exit(1)
+        interactive = questions is None and sys.stdin.isatty()
+        if interactive:
+            typer.echo("김포산업진흥원 기업지원 챗봇입니다. 번호로 빠른 답장을 고를 수 있어요. 끝내려면 '종료'.")
+        quick = ()
+        lines = iter(questions) if questions is not None else sys.stdin
+        while True:
+            if interactive:
+                typer.echo("> ", nl=False)
+            line = next(lines, None)
+            if line is None:
+                break
+            text = line.strip()
+            if text in EXIT_WORDS:
+                break
+            extra = None
+            if text.isdigit() and 0 < int(text) <= len(quick):
+                picked = quick[int(text) - 1]
+                text, extra = picked.message, picked.extra
+            reply = await services.dialogue.respond(Message(channel="cli", user_key="cli", text=text, extra=extra))
+            quick = reply.quick_replies
+            typer.echo(render(reply))
+            if questions is None:
+                typer.echo("")
+    finally:
+        await services.close()
+
+
+@app.command()
+def ask(question: str = typer.Argument(..., help="질문 (예: 시험분석비 지원사업 예산이 얼마예요?)")) -> None:
+    """Answer one question and print the reply (text, cards, quick replies)."""
+    asyncio.run(_conversation([question]))
+
+
+@app.command()
+def chat() -> None:
+    """Chat in the terminal; reads lines from stdin until EOF or '종료'."""
+    asyncio.run(_conversation(None))
 
 
 def main() -> None:

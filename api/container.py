@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.ports import DialoguePort
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
+from notifier.bot_port import NotifierSubscriptionPort
+from notifier.subscriptions import SubscriptionService
 
 
 @dataclass
@@ -14,6 +17,10 @@ class Services:
     settings: Settings
     clock: Clock
     db: Database
+    subscriptions: SubscriptionService
+    subscription_port: NotifierSubscriptionPort
+    # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
+    dialogue: DialoguePort | None = None
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
@@ -28,4 +35,12 @@ class Services:
 async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     db = Database(settings)
     await db.create_all()
-    return Services(settings=settings, clock=clock or SystemClock(), db=db)
+    clock = clock or SystemClock()
+    subscriptions = SubscriptionService(db, clock)
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        subscriptions=subscriptions,
+        subscription_port=NotifierSubscriptionPort(subscriptions),
+    )

@@ -1,0 +1,55 @@
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from bot.reply import Message
+from core.clock import FixedClock
+from core.db import Database
+from notifier.bot_port import NotifierSubscriptionPort
+from notifier.models import SubscriberTopic
+from notifier.subscriptions import SubscriptionError, SubscriptionService
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def service(db: Database) -> SubscriptionService:
+    return SubscriptionService(db, FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC)), ["스마트물류", "관광레저"])
+
+
+async def test_subscribe_needs_consent_and_a_topic(service: SubscriptionService) -> None:
+    with pytest.raises(SubscriptionError):
+        await service.subscribe("email", "a@example.kr", ["스마트물류"], consent=False)
+    with pytest.raises(SubscriptionError):
+        await service.subscribe("email", "a@example.kr", ["  "], consent=True)
+    with pytest.raises(SubscriptionError):
+        await service.subscribe("email", "not-an-address", ["스마트물류"], consent=True)
+
+
+async def test_topics_merge_by_key_and_unsubscribe_by_token(service: SubscriptionService, db: Database) -> None:
+    first = await service.subscribe("email", "A@Example.kr", ["스마트 물류"], consent=True)
+    again = await service.subscribe("email", "a@example.kr", ["스마트물류", "관광레저"], consent=True)
+    assert first.id == again.id
+    assert again.topics == ("스마트 물류", "관광레저")
+    async with db.session() as session:
+        keys = (await session.execute(select(SubscriberTopic.topic_key))).scalars().all()
+    assert sorted(keys) == sorted(["스마트물류", "관광레저"])
+    view = await service.unsubscribe_by_token(again.unsubscribe_token)
+    assert view is not None and not view.active
+    assert await service.topics_of("email", "a@example.kr") == []
+    assert await service.unsubscribe_by_token("nope") is None
+
+
+async def test_bot_port_maps_kakao_and_telegram_users(service: SubscriptionService) -> None:
+    port = NotifierSubscriptionPort(service)
+    kakao = Message(channel="kakao", user_key="bk-1", text="알림 신청", profile={"plusfriendUserKey": "pf-1"})
+    result = await port.subscribe(kakao, ["스마트물류"], consent=True)
+    assert result.ok and result.topics == ("스마트물류",)
+    assert await port.topics_of(kakao) == ["스마트물류"]
+    telegram = Message(channel="telegram", user_key="12345", text="/subscribe")
+    assert (await port.subscribe(telegram, [], consent=True)).ok is False
+    assert (await port.unsubscribe(kakao)).ok
+    assert (await port.unsubscribe(kakao)).ok is False
+    web = Message(channel="web", user_key="s", text="알림 신청")
+    assert (await port.subscribe(web, ["스마트물류"], consent=True)).ok is False
