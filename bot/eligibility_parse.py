@@ -22,25 +22,34 @@ NATIVE_NUMBERS = {
 _NATIVE = "|".join(sorted(NATIVE_NUMBERS, key=len, reverse=True))
 # "직원 7명", "상시근로자 12인", "열두 명", "10인 미만", "5명 이하"; not "2021년", "5대".
 _COUNT = re.compile(
-    rf"(?P<num>\d{{1,7}}|(?:열|스물)?(?:{_NATIVE})?)\s*(?:명|인)(?!증|정|터|턴|가|데)\s*(?P<bound>미만|이하|이상|초과|넘|안\s*되|밑)?"
+    rf"(?P<num>\d{{1,7}}|(?:열|스물)?(?:{_NATIVE})?)\s*(?:명|인)(?!증|정|터|턴|가|데)"
+    r"\s*(?P<bound>미만|이하|이상|초과|넘|안\s*되|밑)?"
 )
 _WORKFORCE_WORDS = re.compile(r"직원|근로자|종업원|인원|사원|식구|명|인\s*(미만|이하|이상|기업|사업장)")
 _ALONE = re.compile(r"혼자|1인\s*(기업|사업|회사)|나\s*혼자")
 
+YES_NO_FACTS = frozenset(
+    {"in_gimpo", "is_manufacturer", "is_sme", "prior_ev_2021", "mss_smart_factory_selected", "consortium"}
+)
 _NEGATION = r"(아니|아녜|아님|않|안\s*(해|했|하|됐|되|돼)|없|못|미선정|탈락|떨어)"
-_YES = re.compile(r"^(네|예|응|어|맞아요?|맞습니다|그렇습니다|그래요|있어요|했어요|참여했어요|됐어요|선정됐어요|ㅇㅇ|yes)")
+_YES = re.compile(
+    r"^(네|예|응|어|맞아요?|맞습니다|그렇습니다|그래요|있어요|했어요|참여했어요|됐어요|선정됐어요|ㅇㅇ|yes)"
+)
 _NO = re.compile(r"^(아니요|아뇨|아니오|아니|아니에요|없어요|없습니다|안\s*했어요|못\s*했어요|no)")
 _DONT_KNOW = re.compile(r"(모르|몰라|글쎄|확실하지|잘\s*모)")
 
 _MANUFACTURING = re.compile(r"(?:(?P<what>[가-힣a-z0-9]{1,12})\s*)?제조")
-_FILLERS = frozenset({"업종", "저희", "우리", "회사", "직원", "그냥", "일반", "저흰", "우린", "업종은", "저희는", "우리는"})
+_FILLERS = frozenset({"업종", "저희", "우리", "회사", "직원", "그냥", "일반", "저흰", "우린"})
 _ENDINGS = ("데", "고", "며", "요", "다", "서", "명", "인", "은", "는", "이", "가", "도")
 _NOT_MANUFACTURING = re.compile(r"제조\S*\s*(업)?\s*(은|이|는)?\s*" + _NEGATION)
 _OTHER_INDUSTRY = re.compile(
-    r"(서비스업|도소매|도매|소매|유통업|음식점|요식업|숙박업|운수업|운송업|물류업|건설업|소프트웨어|it\s*기업|무역업|쇼핑몰|컨설팅업)"
+    r"(서비스업|도소매|도매|소매|유통업|음식점|요식업|숙박업|운수업|운송업|물류업|건설업|소프트웨어|it\s*기업"
+    r"|무역업|쇼핑몰|컨설팅업)"
 )
 _SME = re.compile(r"(중소|소)기업\s*(이에요|예요|입니다|이고|인데|이며|이라|이야|임|맞|확인서|이요|이구요|이거든|$)")
-_NOT_SME = re.compile(r"(중견|대)기업\s*(이에요|예요|입니다|이고|인데|이며|이라|이야|임|맞|이요|$)|중소기업\S*\s*" + _NEGATION)
+_NOT_SME = re.compile(
+    r"(중견|대)기업\s*(이에요|예요|입니다|이고|인데|이며|이라|이야|임|맞|이요|$)|중소기업\S*\s*" + _NEGATION
+)
 _SOGONGIN = re.compile(r"소공인")
 _PRIOR_EV = re.compile(r"(작년|지난해|2021|21년|'21|전년).{0,20}(전기차|전기자동차|ev|가능화)")
 _PRIOR_EV_ALT = re.compile(r"(전기차|전기자동차|가능화).{0,12}(사업|지원).{0,8}(참여|했|받았|수행|선정)")
@@ -231,7 +240,5 @@ def _answer_expected(text: str, expecting: str, out: Extracted) -> None:
     if expecting == "representative_industry":
         if answer is False:
             out.values[expecting] = NOT_REPRESENTATIVE
-    elif expecting in ("is_manufacturer", "is_sme", "prior_ev_2021", "mss_smart_factory_selected", "consortium"):
-        out.values[expecting] = answer
-    elif expecting == "in_gimpo":
+    elif expecting in YES_NO_FACTS:
         out.values[expecting] = answer

@@ -14,9 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from knowledge_base.loader import load_yaml_model
 from knowledge_base.schema import PLAN_DOCUMENT
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -172,9 +172,7 @@ class CompanyFacts(BaseModel):
         None, max_length=20, description="김포시 5대 대표산업 중 해당 분야, 또는 '해당 없음'"
     )
     prior_ev_2021: bool | None = Field(None, description="2021년 전기차 부품생산 가능화 지원사업 참여 여부")
-    mss_smart_factory_selected: bool | None = Field(
-        None, description="중기부 「스마트공장 보급·확산사업」 선정 여부"
-    )
+    mss_smart_factory_selected: bool | None = Field(None, description="중기부 「스마트공장 보급·확산사업」 선정 여부")
     consortium: bool | None = Field(None, description="기업간 컨소시엄 구성 여부")
 
 
@@ -185,6 +183,7 @@ class Reason(BaseModel):
     requirement: str
     fact: str
     source: str  # document · section 「quote」
+    quote: str  # the plan's words the rule rests on
     definition: str | None = None
 
 
@@ -211,19 +210,15 @@ class UnknownFactValue(ValueError):
     """A fact value the rules cannot read (e.g. a 대표산업 that is not one of the five)."""
 
 
-def _load_yaml(path: Path) -> Any:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 @lru_cache(maxsize=4)
 def load_rules(directory: Path = DATA_DIR) -> EligibilityRules:
-    return EligibilityRules.model_validate(_load_yaml(directory / RULES_FILE))
+    """The rules file, validated; a problem names the file, the line and the field."""
+    return load_yaml_model(directory / RULES_FILE, EligibilityRules).value
 
 
 @lru_cache(maxsize=4)
 def load_regions(directory: Path = DATA_DIR) -> Regions:
-    return Regions.model_validate(_load_yaml(directory / REGIONS_FILE))
+    return load_yaml_model(directory / REGIONS_FILE, Regions).value
 
 
 def resolve(facts: CompanyFacts, regions: Regions, rules: EligibilityRules) -> dict[str, Any]:
@@ -272,7 +267,7 @@ def describe(fact: str, values: dict[str, Any]) -> str:
     yes_no = {
         "is_sme": ("중소기업", "중소기업 아님"),
         "prior_ev_2021": ("2021년 전기차 사업 참여", "2021년 전기차 사업 미참여"),
-        "mss_smart_factory_selected": ("중기부 스마트공장 보급·확산사업 선정", "중기부 스마트공장 보급·확산사업 미선정"),
+        "mss_smart_factory_selected": ("중기부 스마트공장 보급·확산사업 선정", "중기부 스마트공장 미선정"),
         "consortium": ("기업간 컨소시엄 구성", "컨소시엄 없음"),
     }
     yes, no = yes_no[fact]
@@ -304,6 +299,7 @@ def _reason(rule: Rule, values: dict[str, Any]) -> Reason:
         requirement=rule.requirement,
         fact=rule.fact,
         source=rule.source.cite(),
+        quote=rule.source.quote,
         definition=rule.source.definition,
     )
 

@@ -33,7 +33,6 @@ EXAMPLE = {
 }
 
 
-
 class EligibilityRequest(CompanyFacts):
     model_config = ConfigDict(**CompanyFacts.model_config, json_schema_extra={"examples": [EXAMPLE]})
 
@@ -66,4 +65,3 @@ async def check_eligibility(request: Request, body: EligibilityRequest) -> Eligi
         return evaluate(facts, rules, regions, body.programs)
     except UnknownFactValue as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
-
