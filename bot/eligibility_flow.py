@@ -129,8 +129,7 @@ class EligibilityFlow:
                 prefix = f"알겠어요 ({heard}). "
             return self._question(turn, needed, prefix=prefix)
         slots["asking"] = None
-        result = evaluate(CompanyFacts.model_validate(slots["facts"]), rules, regions)
-        return self._result(turn, rules, result, heard)
+        return self._result(turn, rules, self._current(turn), heard)
 
     def _question(self, turn: Turn, fact: str, prefix: str = "") -> Reply:
         text, quick = QUESTIONS[fact]
@@ -209,12 +208,10 @@ class EligibilityFlow:
         if not text.startswith(WHY_PREFIX):
             return None
         label = text.removeprefix(WHY_PREFIX).strip()
-        program = next((p for p in rules.programs if _label(turn, p.program, p.name) == label), None)
-        if program is None:
+        result = self._current(turn)
+        r = next((r for r in result.results if r.short_name == label), None)
+        if r is None:
             return None
-        _, regions = _data(turn)
-        result = evaluate(CompanyFacts.model_validate(turn.state.slots["facts"]), rules, regions, [program.program])
-        r = result.results[0]
         lines = [f"{OUTCOME_MARK[r.outcome]} {r.name}: {r.outcome}"]
         for reason in r.reasons:
             lines.append(f"· {reason.text}\n  근거: {reason.source}")
@@ -229,9 +226,10 @@ class EligibilityFlow:
             intent="eligibility",
         )
 
-    def _current(self, turn: Turn) -> EligibilityResult:
+    def _current(self, turn: Turn, program_ids: list[str] | None = None) -> EligibilityResult:
         rules, regions = _data(turn)
-        return evaluate(CompanyFacts.model_validate(turn.state.slots["facts"]), rules, regions)
+        facts = CompanyFacts.model_validate(turn.state.slots["facts"])
+        return evaluate(facts, rules, regions, program_ids, turn.dialogue.kb)
 
     # ------------------------------------------------------------------ next steps
     async def _subscribe(self, turn: Turn) -> Reply:
@@ -257,10 +255,11 @@ class EligibilityFlow:
         eligible = result.by_outcome["신청 가능"]
         if port is None or not eligible:
             return Reply(texts=("신청 가능한 사업이 없어 신청 의사를 기록하지 않았어요.",), quick_replies=(RESTART,))
+        names = {r.program_id: r.short_name for r in result.results}
         lines = []
         for program_id in eligible:
             reference = await port.record_intent(turn.message.channel, turn.message.user_key, program_id, None)
-            lines.append(f"· {_label(turn, program_id, result.result(program_id).name)} (접수번호 {reference})")  # type: ignore[union-attr]
+            lines.append(f"· {names[program_id]} (접수번호 {reference})")
         text = "신청 의사를 기록했어요. 공고가 나오면 담당자가 참고해요.\n" + "\n".join(lines)
         return Reply(texts=(text,), quick_replies=self._next_steps(turn, rules, result), intent="apply_intent")
 
@@ -272,8 +271,13 @@ def _data(turn: Turn) -> tuple[EligibilityRules, Regions]:
 
 
 def next_question(rules: EligibilityRules, values: dict[str, Any], declined: set[str], focus: list[str]) -> str | None:
-    """The first askable fact that a program still in play (in `focus`, or any) needs."""
-    open_programs = [p for p in candidates(rules, values) if not focus or p.program in focus]
+    """The first askable fact that a program still in play (in `focus`, or any) needs. A program
+    that needs a fact the user could not tell stays 확인 필요 whatever else we ask: skip it."""
+    open_programs = [
+        p
+        for p in candidates(rules, values)
+        if (not focus or p.program in focus) and not any(f in declined and values.get(f) is None for f in p.facts())
+    ]
     for fact in ASK_ORDER:
         if values.get(fact) is None and fact not in declined and any(fact in p.facts() for p in open_programs):
             return fact
@@ -317,11 +321,6 @@ def _parent(turn: Turn, program_id: str) -> str | None:
     return program.parent if program else None
 
 
-def _label(turn: Turn, program_id: str, fallback: str) -> str:
-    program = turn.dialogue.kb.programs.get(program_id)
-    return (program.short_name or program.name) if program else fallback
-
-
 def _rank(result: ProgramResult) -> int:
     return ("신청 가능", "확인 필요", "불가").index(result.outcome)
 
@@ -342,7 +341,7 @@ def _grouped_full(turn: Turn, ordered: list[ProgramResult]) -> str:
             continue
         lines = [f"{OUTCOME_MARK[outcome]} {outcome} ({len(group)})"]
         for r in group:
-            lines.append(f"· {_label(turn, r.program_id, r.name)}")
+            lines.append(f"· {r.short_name}")
             for reason in _shown(r):
                 lines.append(f"  - {reason.text}\n    근거: 「{reason.quote}」")
         blocks.append("\n".join(lines))
@@ -352,14 +351,14 @@ def _grouped_full(turn: Turn, ordered: list[ProgramResult]) -> str:
 def _grouped_short(turn: Turn, ordered: list[ProgramResult]) -> str:
     lines = []
     for outcome in ("신청 가능", "확인 필요", "불가"):
-        names = [_label(turn, r.program_id, r.name) for r in ordered if r.outcome == outcome]
+        names = [r.short_name for r in ordered if r.outcome == outcome]
         if names:
             lines.append(f"{OUTCOME_MARK[outcome]} {outcome}: {', '.join(names)}")
     return "\n".join(lines)
 
 
 def _card(turn: Turn, result: ProgramResult) -> Card:
-    label = _label(turn, result.program_id, result.name)
+    label = result.short_name
     shown = _shown(result)
     if result.outcome == "신청 가능":
         body = "충족: " + ", ".join(r.requirement for r in shown)

@@ -56,7 +56,9 @@ _PRIOR_EV_ALT = re.compile(r"(전기차|전기자동차|가능화).{0,12}(사업
 _PRIOR_DONE = re.compile(r"(참여|했|받았|수행|선정|해\s*봤)")
 _SELECTED = re.compile(r"(중기부|중소벤처기업부|보급\s*·?\s*확산|스마트\s*공장).{0,20}(선정|뽑|됐)")
 _CONSORTIUM = re.compile(r"컨소시엄")
-_EV_INDUSTRY = re.compile(r"(전기차|전기자동차|ev)\s*(부품)?\s*(만들|생산해|제조해|업체|회사|기업이|분야|쪽)")
+_EV_INDUSTRY = re.compile(
+    r"(전기차|전기자동차|ev)\s*(부품)?\s*(만들|생산해|생산하|제조해|제조하|업체|회사|기업이|분야|쪽)"
+)
 # Program names that contain a 대표산업's name without saying anything about the company.
 _PROGRAM_WORDS = ("부품생산", "가능화", "지원사업", "사업", "혁신")
 _NONE_INDUSTRY = re.compile(r"(해당\s*(사항)?\s*(없|안|아니)|대표산업\s*(아니|아님|없))")

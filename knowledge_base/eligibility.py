@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from knowledge_base.loader import load_yaml_model
+from knowledge_base.loader import load_knowledge_base, load_yaml_model
 from knowledge_base.schema import PLAN_DOCUMENT
+from knowledge_base.store import KnowledgeBase
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 RULES_FILE = "eligibility.yaml"
@@ -101,8 +102,7 @@ class Note(_Strict):
 
 
 class ProgramRules(_Strict):
-    program: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    name: str
+    program: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # a KB program id (names come from the KB)
     rules: list[Rule] = Field(min_length=1)
     notes: list[Note] = Field(default_factory=list)
 
@@ -190,6 +190,7 @@ class Reason(BaseModel):
 class ProgramResult(BaseModel):
     program_id: str
     name: str
+    short_name: str
     outcome: Outcome
     reasons: list[Reason]
     missing_facts: list[str]  # facts whose absence keeps the outcome at 확인 필요
@@ -304,14 +305,16 @@ def _reason(rule: Rule, values: dict[str, Any]) -> Reason:
     )
 
 
-def evaluate_program(program: ProgramRules, values: dict[str, Any]) -> ProgramResult:
+def evaluate_program(program: ProgramRules, values: dict[str, Any], kb: KnowledgeBase) -> ProgramResult:
     reasons = [_reason(rule, values) for rule in program.rules]
     statuses = {r.status for r in reasons}
     outcome: Outcome = "불가" if "미충족" in statuses else "확인 필요" if "확인 필요" in statuses else "신청 가능"
     missing = list(dict.fromkeys(r.fact for r in reasons if values.get(r.fact) is None))
+    record = kb.program(program.program)
     return ProgramResult(
         program_id=program.program,
-        name=program.name,
+        name=record.name,
+        short_name=record.short_name or record.name,
         outcome=outcome,
         reasons=reasons,
         missing_facts=missing,
@@ -324,12 +327,14 @@ def evaluate(
     rules: EligibilityRules | None = None,
     regions: Regions | None = None,
     program_ids: list[str] | None = None,
+    kb: KnowledgeBase | None = None,
 ) -> EligibilityResult:
     """Every program's outcome (or only `program_ids`'), in the rules file's order."""
     rules = rules or load_rules()
+    kb = kb or load_knowledge_base()
     values = resolve(facts, regions or load_regions(), rules)
     chosen = [p for p in rules.programs if program_ids is None or p.program in program_ids]
-    results = [evaluate_program(p, values) for p in chosen]
+    results = [evaluate_program(p, values, kb) for p in chosen]
     by_outcome = {o: [r.program_id for r in results if r.outcome == o] for o in OUTCOMES}
     return EligibilityResult(facts=values, results=results, by_outcome=by_outcome, disclaimer=rules.disclaimer)
 
