@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+
 import typer
 
+from api.telegram_cli import app as telegram_app
 from desk.cli import app as staff_app
 from knowledge_base.cli import app as kb_app
 from nlu.cli import app as nlu_app
@@ -13,6 +17,7 @@ app = typer.Typer(help="gopa-desk: 김포산업진흥원 현장데스크 챗봇�
 app.add_typer(kb_app, name="kb", help="knowledge base: check the YAML data")
 app.add_typer(nlu_app, name="nlu", help="NLU: train, evaluate, Rasa setup and serving")
 app.add_typer(staff_app, name="staff", help="staff accounts")
+app.add_typer(telegram_app, name="telegram", help="Telegram bot: set the webhook, or poll locally")
 # The notifier contributes top-level commands (announce, ingest, worker, subscribers).
 app.registered_commands.extend(notifier_app.registered_commands)
 app.registered_groups.extend(notifier_app.registered_groups)
@@ -37,6 +42,60 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
     )
+
+
+EXIT_WORDS = frozenset({"종료", "exit", "quit"})
+
+
+async def _conversation(questions: list[str] | None) -> None:
+    """Answer the given questions, or read stdin lines until EOF or 종료 (works when piped)."""
+    from api.container import build_services
+    from bot.render.text import render
+    from bot.reply import Message
+    from core.settings import get_settings
+
+    services = await build_services(get_settings())
+    try:
+        if services.dialogue is None:
+            typer.echo("대화 기능이 아직 설정되지 않았습니다 (지식베이스·NLU).", err=True)
+            raise typer.Exit(1)
+        interactive = questions is None and sys.stdin.isatty()
+        if interactive:
+            typer.echo("김포산업진흥원 기업지원 챗봇입니다. 번호로 빠른 답장을 고를 수 있어요. 끝내려면 '종료'.")
+        quick = ()
+        lines = iter(questions) if questions is not None else sys.stdin
+        while True:
+            if interactive:
+                typer.echo("> ", nl=False)
+            line = next(lines, None)
+            if line is None:
+                break
+            text = line.strip()
+            if text in EXIT_WORDS:
+                break
+            extra = None
+            if text.isdigit() and 0 < int(text) <= len(quick):
+                picked = quick[int(text) - 1]
+                text, extra = picked.message, picked.extra
+            reply = await services.dialogue.respond(Message(channel="cli", user_key="cli", text=text, extra=extra))
+            quick = reply.quick_replies
+            typer.echo(render(reply))
+            if questions is None:
+                typer.echo("")
+    finally:
+        await services.close()
+
+
+@app.command()
+def ask(question: str = typer.Argument(..., help="질문 (예: 시험분석비 지원사업 예산이 얼마예요?)")) -> None:
+    """Answer one question and print the reply (text, cards, quick replies)."""
+    asyncio.run(_conversation([question]))
+
+
+@app.command()
+def chat() -> None:
+    """Chat in the terminal; reads lines from stdin until EOF or '종료'."""
+    asyncio.run(_conversation(None))
 
 
 def main() -> None:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from bot.ports import DialoguePort
+from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
+from desk.service import DeskService
+from knowledge_base import load_knowledge_base
 from notifier.bot_port import NotifierSubscriptionPort
 from notifier.subscriptions import SubscriptionService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -16,14 +23,31 @@ class Services:
     settings: Settings
     clock: Clock
     db: Database
+    desk: DeskService
     subscriptions: SubscriptionService
     subscription_port: NotifierSubscriptionPort
+    # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
+    dialogue: DialoguePort | None = None
+    telegram: TelegramBot | None = None
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
+        if self.settings.telegram_bot_token is not None and self.telegram is None:
+            try:
+                bot = build_telegram(self)
+                await bot.start()
+            except Exception as exc:
+                # Telegram being unreachable must not take the Kakao skill and web chat down;
+                # the webhook answers 503 until the service restarts.
+                log.error("Telegram bot not started: %s", exc)
+            else:
+                self.telegram = bot
 
     async def stop(self) -> None:
         """Stop background work; safe to call twice."""
+        if self.telegram is not None:
+            await self.telegram.stop()
+            self.telegram = None
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -33,11 +57,35 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     db = Database(settings)
     await db.create_all()
     clock = clock or SystemClock()
+    kb = load_knowledge_base(settings.kb_dir)
     subscriptions = SubscriptionService(db, clock)
     return Services(
         settings=settings,
         clock=clock,
         db=db,
+        desk=DeskService(
+            db,
+            clock,
+            program_exists=lambda program_id: program_id in kb.programs,
+            login_limit_per_min=settings.login_rate_limit_per_min,
+        ),
         subscriptions=subscriptions,
         subscription_port=NotifierSubscriptionPort(subscriptions),
+    )
+
+
+def build_telegram(services: Services, *, polling: bool = False) -> TelegramBot:
+    """The Telegram adapter over the services' dialogue and subscriptions (needs TELEGRAM_BOT_TOKEN)."""
+    token = services.settings.telegram_bot_token
+    if token is None:
+        raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
+    if services.dialogue is None:
+        raise RuntimeError("no dialogue to answer Telegram messages")
+    return TelegramBot.build(
+        token=token.get_secret_value(),
+        base_url=services.settings.telegram_base_url,
+        dialogue=services.dialogue,
+        subscriptions=services.subscription_port,
+        topics=services.subscription_port.known_topics,
+        polling=polling,
     )

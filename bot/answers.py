@@ -1,0 +1,249 @@
+"""Answer texts built from knowledge-base fields only. Pure functions of the (immutable) KB,
+so the dialogue caches them per (intent, program).
+
+Every text ends with its source line; numbers are only ever copied from KB fields.
+"""
+
+from __future__ import annotations
+
+from knowledge_base.schema import Budget, CommonRules, Organization, Program, Source, StatTable, Team
+from knowledge_base.store import KnowledgeBase
+
+PLAN_NOTE = "2022년 계획 기준"
+
+
+def format_budget(amount: float) -> str:
+    """'25백만원(2,500만원)': the plan's unit, then the way people say it."""
+    manwon = round(amount * 100)
+    eok, rest = divmod(manwon, 10_000)
+    spoken = " ".join(x for x in (f"{eok:,}억" if eok else "", f"{rest:,}만" if rest else "") if x) + "원"
+    return f"{amount:,g}백만원({spoken})"
+
+
+def cite(*sources: Source) -> str:
+    """'출처: 김포산업진흥원 2022년 주요업무계획 · IV. ...'; several sections of one document share its name."""
+    if len(sources) == 1:
+        return "출처: " + sources[0].cite()
+    by_document: dict[str, list[str]] = {}
+    for source in sources:
+        sections = by_document.setdefault(source.document, [])
+        if source.section not in sections:
+            sections.append(source.section)
+    return "출처: " + " / ".join(f"{doc} · {' / '.join(sections)}" for doc, sections in by_document.items())
+
+
+def team_line(team: Team | None) -> str:
+    return f"담당: {team.name} {team.phone}" if team else ""
+
+
+def budget_text(budget: Budget | None) -> str:
+    """'25백만원(2,500만원)', '200백만원(2억원) (이월예산)', '비예산'."""
+    if budget is None:
+        return ""
+    if budget.amount is None:
+        return budget.note or ""
+    text = format_budget(budget.amount)
+    return f"{text} ({budget.note})" if budget.note else text
+
+
+def size_text(program: Program) -> str:
+    parts = []
+    if program.companies is not None:
+        parts.append(f"{program.companies:,}개사 지원")
+    if program.size_note:
+        parts.append(program.size_note)
+    return ", ".join(parts)
+
+
+def display_name(program: Program) -> str:
+    return program.name
+
+
+def join_lines(*lines: str) -> str:
+    return "\n".join(line for line in lines if line)
+
+
+def bullets(items: list[str], limit: int = 6) -> str:
+    shown = [f"· {item}" for item in items[:limit]]
+    if len(items) > limit:
+        shown.append(f"· 외 {len(items) - limit}건")
+    return "\n".join(shown)
+
+
+def overview(kb: KnowledgeBase, program: Program) -> str:
+    figures = ", ".join(t for t in (budget_text(program.budget), size_text(program)) if t)
+    children = kb.children(program.id)
+    return join_lines(
+        f"[{program.name}]",
+        program.summary,
+        f"· 예산·규모: {figures}" if figures else "",
+        f"· 기간: {program.period}" if program.period else "",
+        f"· 세부사업: {', '.join(c.short_name or c.name for c in children)}" if children else "",
+        f"· {team_line(kb.team_of(program))}" if program.team else "",
+        cite(program.source),
+    )
+
+
+def budget(kb: KnowledgeBase, program: Program) -> str:
+    figures = ", ".join(t for t in (budget_text(program.budget), size_text(program)) if t)
+    lines = [f"{program.name}: " + (f"예산 {figures}" if figures else "계획서에 예산·규모가 나와 있지 않습니다.")]
+    if program.budget:
+        for part in program.budget.parts:
+            amount = format_budget(part.amount) if part.amount is not None else ""
+            percent = f"{part.percent:g}%" if part.percent is not None else ""
+            lines.append(f"· {part.label} {' '.join(x for x in (amount, percent) if x)}".rstrip())
+    for child in kb.children(program.id):
+        child_figures = ", ".join(t for t in (budget_text(child.budget), size_text(child)) if t)
+        if child_figures:
+            lines.append(f"· {child.short_name or child.name}: {child_figures}")
+    sources = [program.source]
+    for discrepancy in program.discrepancies:
+        lines.append(f"※ 계획서의 {discrepancy.topic} 수치가 두 가지입니다.")
+        for alt in discrepancy.alternatives:
+            lines.append(f"· {alt.value}: {alt.meaning}")
+            sources.append(alt.source)
+        if discrepancy.note:
+            lines.append(f"  ({discrepancy.note})")
+    lines.append(cite(*sources))
+    return join_lines(*lines)
+
+
+def support(kb: KnowledgeBase, program: Program) -> str:
+    body = bullets(program.support) if program.support else program.summary
+    return join_lines(f"[{program.name}] 지원내용", body, cite(program.source))
+
+
+def target(kb: KnowledgeBase, program: Program) -> str:
+    if program.target:
+        body = bullets(program.target)
+    else:
+        team = kb.team_of(program)
+        body = "계획서에 지원대상이 따로 적혀 있지 않습니다." + (
+            f" 자세한 대상은 {team.name}({team.phone})에 문의해 주세요." if team else ""
+        )
+    return join_lines(f"[{program.name}] 지원대상", body, cite(program.source))
+
+
+def schedule(kb: KnowledgeBase, program: Program) -> str:
+    plan = program.schedule
+    if plan is None:
+        children = [c for c in kb.children(program.id) if c.schedule]
+        if children:
+            return join_lines(
+                *(schedule(kb, child) for child in children[:2]),
+            )
+        team = kb.team_of(program)
+        return join_lines(
+            f"[{program.name}] 계획서에 단계별 일정표가 없습니다.",
+            f"· 기간: {program.period}" if program.period else "",
+            f"일정은 {team.name}({team.phone})에 문의해 주세요." if team else "",
+            cite(program.source),
+        )
+    lines = [f"[{plan.title}] 일정 ({plan.plan_note})"]
+    for step in plan.steps:
+        note = f" ※{step.note.lstrip('※')}" if step.note else ""
+        lines.append(f"· {step.step}: {step.when()}{note}")
+    lines.append(cite(plan.source))
+    return join_lines(*lines)
+
+
+def how_to_apply(kb: KnowledgeBase, program: Program) -> str:
+    return bullets(program.how_to_apply) if program.how_to_apply else ""
+
+
+def process(rules: CommonRules) -> str:
+    steps = " → ".join(step.name for step in sorted(rules.process, key=lambda s: s.order))
+    return join_lines(
+        f"기업지원사업 추진 절차 ({len(rules.process)}단계)",
+        steps,
+        f"· 평가: {rules.evaluation}",
+        f"· 사업 수행: {rules.max_duration}",
+        cite(rules.source),
+    )
+
+
+def ratio_payment(rules: CommonRules) -> str:
+    return join_lines(
+        "지원 비율과 지원금 지급",
+        f"· 지원 비율: {rules.support_ratio}",
+        f"· 지원 한도: {rules.support_limit}",
+        *(f"· {line}" for line in rules.payment),
+        cite(rules.source),
+    )
+
+
+def contact(kb: KnowledgeBase, program: Program) -> str:
+    team = kb.team_of(program)
+    if team is None:
+        return general_contact(kb)
+    return join_lines(
+        f"[{program.name}] 담당: {team.name}",
+        f"· 전화: {team.phone}",
+        cite(program.source, team.source),
+    )
+
+
+def general_contact(kb: KnowledgeBase) -> str:
+    desk = kb.programs.get("field_desk")
+    lines = ["김포산업진흥원 연락처"]
+    sources: list[Source] = []
+    if desk:
+        desk_team = kb.team_of(desk)
+        where = f"{desk_team.name} {desk_team.phone}" if desk_team else desk.place or desk.period or ""
+        lines.append(f"· {desk.short_name or desk.name} 상담: {where}".rstrip(": "))
+        sources.append(desk.source)
+    for team in kb.teams.values():
+        duties = ", ".join(team.duties[:2])
+        lines.append(f"· {team.name} {team.phone} ({duties})")
+        sources.append(team.source)
+    lines.append(cite(*sources))
+    return join_lines(*lines)
+
+
+def location(kb: KnowledgeBase, program: Program | None) -> str:
+    org = kb.organization
+    lines = []
+    sources: list[Source] = []
+    if program and program.place:
+        lines.append(f"[{program.name}] 장소: {program.place}")
+        sources.append(program.source)
+    lines.append(f"{org.name} 주소: {org.address}")
+    sources.append(org.source)
+    lines.append(cite(*sources))
+    return join_lines(*lines)
+
+
+def organization(org: Organization, kb: KnowledgeBase) -> str:
+    founded = next((h for h in org.history if "출범" in h.event), None)
+    return join_lines(
+        f"[{org.name}]",
+        org.purpose,
+        f"· 출범: {founded.date}" if founded else "",
+        f"· 조직: {', '.join(t.name for t in kb.teams.values())}",
+        f"· 인력: {org.headcount}",
+        f"· 주소: {org.address}",
+        cite(org.source),
+    )
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def statistics(table: StatTable, max_rows: int = 8, max_cols: int = 4) -> str:
+    header = table.title + "".join(f" ({x})" for x in (table.as_of, table.unit) if x)
+    lines = [header]
+    columns = table.columns[:max_cols]
+    for row in table.rows[:max_rows]:
+        cells = ", ".join(f"{col} {_cell(val)}" for col, val in zip(columns, row.values, strict=False))
+        lines.append(f"· {row.label}: {cells}")
+    if len(table.rows) > max_rows:
+        lines.append(f"· 외 {len(table.rows) - max_rows}개 항목")
+    lines.append(cite(table.source))
+    return join_lines(*lines)

@@ -1,0 +1,600 @@
+"""The dialogue: one message in, one channel-neutral Reply out.
+
+normalise -> NLU parse -> (active flow | quick-reply extra | intent handler) -> answer from KB
+fields only. Per-user context (the program being discussed, the active flow) lives in a
+`ContextStore`; see `bot.context` and `bot.flows` for the API other flows use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from functools import lru_cache
+
+from bot import answers
+from bot.context import ContextStore, UserState
+from bot.flows import FlowRegistry, Turn
+from bot.ports import HandoffPort, HandoffRequest, SubscriptionPort
+from bot.reply import Button, Card, Message, QuickReply, Reply
+from core.clock import Clock, SystemClock
+from core.settings import Settings
+from core.text import compact, normalize_utterance
+from knowledge_base.schema import Program, Source, Team
+from knowledge_base.store import KnowledgeBase
+from nlu.types import INTENTS, Entity, NluBackend, NluResult
+
+# Intents that are about one program: without a program in the message or context, ask which.
+PROGRAM_INTENTS = frozenset(
+    {"program_overview", "program_budget", "program_support", "program_target", "program_schedule", "apply_intent"}
+)
+RESTART_WORDS = frozenset({"처음으로", "처음", "취소", "그만", "메뉴", "홈"})
+MORE_WORDS = frozenset({"더보기", "더볼래", "다음", "더"})
+# Words that turn "지원사업 알려줘" into "which programs are there?" rather than one program.
+LIST_WORDS = ("뭐있", "뭐가있", "무슨", "어떤", "목록", "종류", "리스트", "전체", "모든", "뭐뭐")
+PAGE_SIZE = 5
+MAIN_PROGRAMS = (
+    "innovation_5_industries",
+    "test_analysis",
+    "certification",
+    "facility_modernization",
+    "ev_parts",
+    "smart_factory",
+)
+HANDOFF_FLOW = "handoff"
+SUBSCRIBE_FLOW = "subscribe_topics"
+ALL_TOPICS = "전체"
+
+_PHONE = re.compile(r"0\d{1,2}-\d{3,4}-\d{4}")
+
+Handler = Callable[[Turn], Awaitable[Reply]]
+
+
+class Dialogue:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        nlu: NluBackend,
+        context_store: ContextStore,
+        subscriptions: SubscriptionPort | None = None,
+        handoff: HandoffPort | None = None,
+        clock: Clock | None = None,
+        *,
+        settings: Settings,
+        flows: FlowRegistry | None = None,
+    ) -> None:
+        self.kb = kb
+        self.nlu = nlu
+        self.context = context_store
+        self.subscriptions = subscriptions
+        self.handoff_port = handoff
+        self.clock = clock or SystemClock()
+        self.settings = settings
+        self.flows = flows or FlowRegistry()
+        self._handlers: dict[str, Handler] = {
+            "program_overview": self._overview,
+            "program_budget": self._program_handler("program_budget"),
+            "program_support": self._program_handler("program_support"),
+            "program_target": self._program_handler("program_target"),
+            "program_schedule": self._program_handler("program_schedule"),
+            "process": self._process,
+            "ratio_payment": self._ratio_payment,
+            "contact": self._contact,
+            "location": self._location,
+            "organization": self._organization,
+            "statistics": self._statistics,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "handoff": self._handoff,
+            "eligibility": self._eligibility,
+            "apply_intent": self._apply_intent,
+            "greeting": self._greeting,
+            "help": self._greeting,
+            "thanks": self._thanks,
+            "out_of_scope": self._not_sure,
+        }
+        missing = set(INTENTS) - set(self._handlers)
+        if missing:
+            raise ValueError(f"no dialogue handler for intents: {sorted(missing)}")
+        if handoff is not None and self.flows.get(HANDOFF_FLOW) is None:
+            self.flows.register(HandoffFlow())
+        # The KB never changes while the process runs: texts are built once per (intent, program).
+        self._text = lru_cache(maxsize=4096)(self._build_text)
+        self.desk_team = self._desk_team()
+
+    # ------------------------------------------------------------------ entry point
+    async def respond(self, message: Message) -> Reply:
+        state = await self.context.load(message.channel, message.user_key)
+        reply = await self._respond(message, state)
+        await self.context.save(message.channel, message.user_key, state)
+        return reply
+
+    async def _respond(self, message: Message, state: UserState) -> Reply:
+        text = normalize_utterance(message.text)
+        key = compact(text)
+        extra = message.extra or {}
+        if key in RESTART_WORDS or extra.get("action") == "restart":
+            state.end_flow()
+            state.program_id = None
+            return self.welcome()
+        if extra.get("action") == "more" or (key in MORE_WORDS and state.last_intent == "program_list"):
+            page = _int(extra.get("page"), state.page + 1)
+            return self.program_list(state, page)
+
+        nlu = await self._parse(text, extra)
+        named = self._named_program(nlu)
+        program_id = named or state.program_id
+        turn = Turn(message=message, nlu=nlu, state=state, program_id=program_id, dialogue=self)
+
+        flow = self.flows.get(state.flow)
+        if flow is not None:
+            reply = await flow.step(turn)
+            if reply is not None:
+                return reply
+            if state.flow == flow.name:
+                state.end_flow()
+        if not text:
+            return self.welcome()
+
+        intent = nlu.intent
+        if nlu.confidence < self.settings.nlu_confidence_threshold:
+            # A program named with an unclear question is most likely "tell me about it".
+            intent = "program_overview" if named else "out_of_scope"
+        if named:
+            state.program_id = named
+        if intent == "program_overview" and not named and (program_id is None or _asks_for_list(key)):
+            return self.program_list(state, 0)
+
+        starter = self.flows.for_intent(intent)
+        if starter is not None:
+            state.last_intent = intent
+            return await starter.start(turn)
+        if intent in PROGRAM_INTENTS and program_id is None:
+            state.last_intent = intent
+            return self.ask_which_program(intent)
+        state.last_intent = intent
+        reply = await self._handlers[intent](turn)
+        return _with_meta(reply, intent, nlu.confidence)
+
+    async def _parse(self, text: str, extra: dict[str, str]) -> NluResult:
+        """Quick replies carry their intent and program in `extra`: trust them when valid."""
+        intent = extra.get("intent")
+        if intent in self._handlers:
+            program = extra.get("program")
+            entities = ()
+            if program in self.kb.programs:
+                entities = (Entity(entity="program", value=program, text=program),)
+            return NluResult(text=text, intent=intent, confidence=1.0, entities=entities, backend="quick_reply")
+        if not text:
+            return NluResult(text="", intent="greeting", confidence=1.0)
+        return await self.nlu.parse(text)
+
+    def _named_program(self, nlu: NluResult) -> str | None:
+        for value in nlu.values("program"):
+            if value in self.kb.programs:
+                return value
+        return None
+
+    # ------------------------------------------------------------------ shared replies
+    def _build_text(self, intent: str, program_id: str | None) -> str:
+        kb = self.kb
+        program = kb.programs.get(program_id) if program_id else None
+        builders: dict[str, Callable[[], str]] = {
+            "program_overview": lambda: answers.overview(kb, program),
+            "program_budget": lambda: answers.budget(kb, program),
+            "program_support": lambda: answers.support(kb, program),
+            "program_target": lambda: answers.target(kb, program),
+            "program_schedule": lambda: answers.schedule(kb, program),
+            "process": lambda: answers.process(kb.common_rules),
+            "ratio_payment": lambda: answers.ratio_payment(kb.common_rules),
+            "contact": lambda: answers.contact(kb, program) if program else answers.general_contact(kb),
+            "location": lambda: answers.location(kb, program),
+            "organization": lambda: answers.organization(kb.organization, kb),
+        }
+        return builders[intent]()
+
+    def _desk_team(self) -> Team | None:
+        """The line offered with '현장데스크 상담': the desk's own team when the KB names one, else
+        the team running most of the applicable programs (the plan names no team for the desk)."""
+        desk = self.kb.programs.get("field_desk")
+        if desk is not None and (team := self.kb.team_of(desk)) is not None:
+            return team
+        counts = Counter(p.team for p in self.kb.applicable_programs() if p.team in self.kb.teams)
+        return self.kb.teams[counts.most_common(1)[0][0]] if counts else None
+
+    def desk_phone(self) -> str | None:
+        return self.desk_team.phone if self.desk_team else None
+
+    def desk_line(self) -> str:
+        team = self.desk_team
+        return f"{team.name} {team.phone}" if team else ""
+
+    def person_quick_replies(self) -> tuple[QuickReply, ...]:
+        return (
+            QuickReply("인기 질문", "도움말", {"intent": "help"}),
+            QuickReply("처음으로", "처음으로", {"action": "restart"}),
+            QuickReply("현장데스크 상담", "현장데스크 상담 신청", {"intent": "handoff"}),
+        )
+
+    def program_quick_replies(self, program: Program) -> tuple[QuickReply, ...]:
+        name = program.short_name or program.name
+        options = (
+            ("예산·규모", "program_budget", "예산"),
+            ("지원내용", "program_support", "지원내용"),
+            ("신청대상", "program_target", "지원대상"),
+            ("일정", "program_schedule", "일정"),
+            ("담당자 연락처", "contact", "담당자"),
+        )
+        replies = [
+            QuickReply(label, f"{name} {word}", {"intent": intent, "program": program.id})
+            for label, intent, word in options
+        ]
+        replies.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"intent": "handoff", "program": program.id}))
+        replies.append(QuickReply("처음으로", "처음으로", {"action": "restart"}))
+        return tuple(replies)
+
+    def main_program_quick_replies(self, intent: str | None = None) -> tuple[QuickReply, ...]:
+        replies = []
+        for pid in MAIN_PROGRAMS:
+            program = self.kb.programs.get(pid)
+            if program is None:
+                continue
+            name = program.short_name or program.name
+            extra = {"program": pid, "intent": intent or "program_overview"}
+            replies.append(QuickReply(name, name, extra))
+        replies.append(QuickReply("전체 목록", "지원사업 목록", {"action": "more", "page": "0"}))
+        return tuple(replies)
+
+    def welcome(self) -> Reply:
+        return Reply(
+            texts=(
+                "안녕하세요, 김포산업진흥원 기업지원 챗봇입니다.\n"
+                "지원사업의 예산·지원내용·신청대상·일정, 신청 절차와 지원 비율, 담당 부서 연락처를 "
+                "2022년 주요업무계획에서 찾아 알려드려요. 알림 신청과 현장데스크 상담 연결도 할 수 있어요.",
+            ),
+            quick_replies=(
+                QuickReply("지원사업 목록", "지원사업 목록", {"action": "more", "page": "0"}),
+                QuickReply(
+                    "시험분석비 예산",
+                    "시험분석비 지원사업 예산",
+                    {"intent": "program_budget", "program": "test_analysis"},
+                ),
+                QuickReply("신청 절차", "신청 절차", {"intent": "process"}),
+                QuickReply("지원 비율", "지원 비율", {"intent": "ratio_payment"}),
+                QuickReply("담당자 연락처", "담당자 연락처", {"intent": "contact"}),
+                QuickReply("알림 신청", "알림 신청", {"intent": "subscribe"}),
+                QuickReply("현장데스크 상담", "현장데스크 상담 신청", {"intent": "handoff"}),
+            ),
+            intent="help",
+        )
+
+    def not_sure(self, reason: str = "") -> Reply:
+        line = self.desk_line()
+        text = answers.join_lines(
+            reason or "죄송해요, 그 질문은 제가 정확히 답하기 어려워요.",
+            "지원사업·신청 절차·연락처 질문은 도와드릴 수 있어요.",
+            f"사람과 상담하시려면 '현장데스크 상담'을 누르시거나 {line}로 전화 주세요." if line else "",
+        )
+        return Reply(texts=(text,), quick_replies=self.person_quick_replies(), handoff=True, intent="out_of_scope")
+
+    def ask_which_program(self, intent: str) -> Reply:
+        return Reply(
+            texts=("어느 지원사업이 궁금하세요? 아래에서 고르시거나 사업 이름을 말씀해 주세요.",),
+            quick_replies=self.main_program_quick_replies(intent),
+            intent=intent,
+        )
+
+    def program_list(self, state: UserState, page: int) -> Reply:
+        programs = [p for p in self.kb.applicable_programs() if p.year == 2022 and p.parent is None]
+        pages = max(1, -(-len(programs) // PAGE_SIZE))
+        page = max(0, min(page, pages - 1))
+        state.page = page
+        state.last_intent = "program_list"
+        shown = programs[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        cards = tuple(
+            Card(
+                title=p.name,
+                description=", ".join(t for t in (answers.budget_text(p.budget), answers.size_text(p)) if t)
+                or p.summary,
+                buttons=(Button("자세히", "message", f"{p.short_name or p.name} 알려줘"),),
+            )
+            for p in shown
+        )
+        quick = []
+        if page + 1 < pages:
+            quick.append(QuickReply("더보기", "더보기", {"action": "more", "page": str(page + 1)}))
+        quick.append(QuickReply("처음으로", "처음으로", {"action": "restart"}))
+        # One line for the whole page: the sections' top level (e.g. 'IV. 2022년 주요업무계획').
+        sources = [Source(document=p.source.document, section=p.source.section.split(" · ")[0]) for p in shown]
+        first = page * PAGE_SIZE + 1
+        header = (
+            f"2022년 기업지원사업 {len(programs)}개 중 {first}~{first + len(shown) - 1}번째예요 ({answers.PLAN_NOTE})."
+        )
+        return Reply(
+            texts=(f"{header}\n{answers.cite(*sources)}",),
+            cards=cards,
+            quick_replies=tuple(quick),
+            sources=tuple(s.cite() for s in sources),
+            intent="program_overview",
+        )
+
+    # ------------------------------------------------------------------ handlers
+    def _program_reply(self, intent: str, program_id: str) -> Reply:
+        program = self.kb.programs[program_id]
+        text = self._text(intent, program_id)
+        return Reply(texts=(text,), quick_replies=self.program_quick_replies(program), sources=(_source_of(text),))
+
+    def _program_handler(self, intent: str) -> Handler:
+        async def handler(turn: Turn) -> Reply:
+            assert turn.program_id is not None  # guarded in _respond
+            return self._program_reply(intent, turn.program_id)
+
+        return handler
+
+    async def _overview(self, turn: Turn) -> Reply:
+        assert turn.program_id is not None
+        return self._program_reply("program_overview", turn.program_id)
+
+    def _general(self, intent: str, program_id: str | None = None, quick: tuple[QuickReply, ...] = ()) -> Reply:
+        text = self._text(intent, program_id)
+        return Reply(
+            texts=(text,),
+            quick_replies=quick or self.person_quick_replies()[:2],
+            sources=(_source_of(text),),
+        )
+
+    async def _process(self, turn: Turn) -> Reply:
+        return self._general("process")
+
+    async def _ratio_payment(self, turn: Turn) -> Reply:
+        return self._general("ratio_payment")
+
+    async def _contact(self, turn: Turn) -> Reply:
+        reply = self._general("contact", turn.program_id)
+        phone = _first_phone(reply.texts[0])
+        if phone:
+            card = Card(title="전화 연결", description=phone, buttons=(Button("전화하기", "phone", phone),))
+            return Reply(texts=reply.texts, cards=(card,), quick_replies=reply.quick_replies, sources=reply.sources)
+        return reply
+
+    async def _location(self, turn: Turn) -> Reply:
+        program = self.kb.programs.get(turn.program_id) if turn.program_id else None
+        return self._general("location", program.id if program and program.place else None)
+
+    async def _organization(self, turn: Turn) -> Reply:
+        return self._general("organization")
+
+    async def _statistics(self, turn: Turn) -> Reply:
+        tables = list(self.kb.tables.values())
+        if not tables:
+            return self.not_sure("통계 자료가 지식베이스에 없습니다.")
+        key = compact(turn.nlu.text)
+        requested = turn.message.extra.get("table") if turn.message.extra else None
+        table = self.kb.tables.get(requested or "") or max(tables, key=lambda t: _overlap(key, compact(t.title)))
+        text = answers.statistics(table)
+        quick = (
+            *tuple(
+                QuickReply(_label(t.title), t.title, {"intent": "statistics", "table": t.id})
+                for t in tables
+                if t.id != table.id
+            )[:8],
+            QuickReply("처음으로", "처음으로", {"action": "restart"}),
+        )
+        return Reply(texts=(text,), quick_replies=quick, sources=(table.source.cite(),))
+
+    def topics(self) -> list[str]:
+        """The 5 대표산업, as the KB names them on the innovation program."""
+        program = self.kb.programs.get("innovation_5_industries")
+        return list(program.topics) if program else []
+
+    async def _subscribe(self, turn: Turn) -> Reply:
+        channel = self.kb.programs.get("alert_channel")
+        if self.subscriptions is None:
+            how = answers.how_to_apply(self.kb, channel) if channel else ""
+            text = answers.join_lines(
+                "알림은 카카오톡 채널 '김포시 기업지원사업알리미'로 받으실 수 있어요.",
+                how or (channel.summary if channel else ""),
+                answers.cite(channel.source) if channel else "",
+            )
+            return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
+        topic = (turn.message.extra or {}).get("topic")
+        if topic:
+            topics = self.topics() if topic == ALL_TOPICS else [topic]
+            result = await self.subscriptions.subscribe(turn.message, topics, consent=True)
+            text = result.message or (
+                f"알림을 신청했어요: {', '.join(result.topics) or ALL_TOPICS}. 해지하려면 '알림 해지'라고 보내 주세요."
+                if result.ok
+                else "알림 신청을 처리하지 못했어요. 잠시 후 다시 시도해 주세요."
+            )
+            return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
+        quick = (
+            *tuple(QuickReply(_label(t), f"{t} 알림 신청", {"intent": "subscribe", "topic": t}) for t in self.topics()),
+            QuickReply(ALL_TOPICS, "전체 알림 신청", {"intent": "subscribe", "topic": ALL_TOPICS}),
+        )
+        return Reply(
+            texts=(
+                "어떤 분야의 지원사업 공고 알림을 받으시겠어요? "
+                "고르시면 알림 수신에 동의하신 것으로 보고 신청해 드려요.",
+            ),
+            quick_replies=quick,
+            intent="subscribe",
+        )
+
+    async def _unsubscribe(self, turn: Turn) -> Reply:
+        if self.subscriptions is None:
+            return self.not_sure("이 채널에서는 알림 해지를 바로 처리할 수 없어요.")
+        result = await self.subscriptions.unsubscribe(turn.message)
+        text = result.message or (
+            "알림을 해지했어요. 다시 받으시려면 '알림 신청'이라고 보내 주세요."
+            if result.ok
+            else "해지할 알림 신청이 없어요."
+        )
+        return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="unsubscribe")
+
+    async def _handoff(self, turn: Turn) -> Reply:
+        desk = self.kb.programs.get("field_desk")
+        phone = self.desk_phone()
+        intro = answers.join_lines(
+            f"[{desk.name}] {desk.summary}" if desk else "",
+            f"· 장소: {desk.place}" if desk and desk.place else "",
+            f"· 전화: {self.desk_line()}" if phone else "",
+            answers.cite(desk.source) if desk else "",
+        )
+        if self.handoff_port is None:
+            cards = (
+                (Card(title="전화 상담", description=self.desk_line(), buttons=(Button("전화하기", "phone", phone),)),)
+                if phone
+                else ()
+            )
+            return Reply(texts=(intro,), cards=cards, quick_replies=self.person_quick_replies()[:2], handoff=True)
+        turn.state.start_flow(HANDOFF_FLOW, program=turn.program_id)
+        return Reply(
+            texts=(intro, "상담을 신청하시려면 회사 이름을 알려 주세요. (그만두려면 '취소')"),
+            quick_replies=(QuickReply("취소", "취소", {"action": "restart"}),),
+            handoff=True,
+        )
+
+    async def _eligibility(self, turn: Turn) -> Reply:
+        if turn.program_id is None:
+            return self.ask_which_program("program_target")
+        target = self._text("program_target", turn.program_id)
+        body, source_line = target.rsplit("\n", 1)
+        text = answers.join_lines(
+            body, "우리 회사가 해당되는지는 담당 부서나 현장데스크 상담에서 확인해 드려요.", source_line
+        )
+        program = self.kb.programs[turn.program_id]
+        return Reply(
+            texts=(text,),
+            quick_replies=self.program_quick_replies(program),
+            handoff=True,
+            sources=(_source_of(target),),
+        )
+
+    async def _apply_intent(self, turn: Turn) -> Reply:
+        assert turn.program_id is not None
+        program = self.kb.programs[turn.program_id]
+        team = self.kb.team_of(program)
+        lines = []
+        if self.handoff_port is not None:
+            reference = await self.handoff_port.record_intent(
+                turn.message.channel, turn.message.user_key, program.id, None
+            )
+            lines.append(f"{program.name} 신청 의향을 기록했어요 (접수번호 {reference}). 공고가 나오면 알려드릴게요.")
+        else:
+            lines.append(f"{program.name} 신청 방법이에요.")
+        lines.append(answers.how_to_apply(self.kb, program) or self._text("process", None).split("\n")[1])
+        if team:
+            lines.append(f"문의: {team.name} {team.phone}")
+        lines.append(answers.cite(program.source))
+        return Reply(texts=(answers.join_lines(*lines),), quick_replies=self.program_quick_replies(program))
+
+    async def _greeting(self, turn: Turn) -> Reply:
+        return self.welcome()
+
+    async def _thanks(self, turn: Turn) -> Reply:
+        return Reply(
+            texts=("도움이 되었다니 다행이에요. 더 궁금한 점이 있으면 언제든 물어봐 주세요.",),
+            quick_replies=self.person_quick_replies()[:2],
+        )
+
+    async def _not_sure(self, turn: Turn) -> Reply:
+        return self.not_sure()
+
+
+class HandoffFlow:
+    """company name -> contact -> topic -> consent ('동의') -> HandoffPort.create_handoff."""
+
+    name = HANDOFF_FLOW
+    triggers: tuple[str, ...] = ()  # started by the handoff handler, which first shows the desk
+
+    async def start(self, turn: Turn) -> Reply:
+        return await turn.dialogue._handoff(turn)
+
+    async def step(self, turn: Turn) -> Reply | None:
+        dialogue = turn.dialogue
+        slots = turn.state.slots
+        answer = turn.message.text.strip()
+        cancel = (QuickReply("취소", "취소", {"action": "restart"}),)
+        if not answer:
+            return Reply(texts=("내용을 입력해 주세요. 그만두려면 '취소'라고 보내 주세요.",), quick_replies=cancel)
+        if "company" not in slots:
+            slots["company"] = answer[:100]
+            return Reply(texts=("연락받으실 전화번호나 이메일을 알려 주세요.",), quick_replies=cancel)
+        if "contact" not in slots:
+            slots["contact"] = answer[:100]
+            return Reply(texts=("어떤 내용을 상담받고 싶으세요? (예: 스마트공장, 수출, 자금)",), quick_replies=cancel)
+        if "topic" not in slots:
+            slots["topic"] = answer[:500]
+            return Reply(
+                texts=(
+                    "상담을 위해 회사 이름, 연락처, 상담 내용을 진흥원이 보관하고 담당자가 연락드리는 데 씁니다. "
+                    "동의하시면 '동의'를 눌러 주세요.",
+                ),
+                quick_replies=(QuickReply("동의", "동의"), *cancel),
+            )
+        if compact(answer) not in ("동의", "동의합니다", "네", "예"):
+            turn.state.end_flow()
+            return Reply(
+                texts=("동의하지 않으셔서 상담 신청을 접수하지 않았어요.",),
+                quick_replies=dialogue.person_quick_replies(),
+            )
+        port = dialogue.handoff_port
+        if port is None:
+            turn.state.end_flow()
+            return None
+        program = slots.get("program")
+        reference = await port.create_handoff(
+            HandoffRequest(
+                channel=turn.message.channel,
+                user_key=turn.message.user_key,
+                company_name=slots["company"],
+                contact=slots["contact"],
+                topic=slots["topic"],
+                program_ids=(program,) if program else (),
+            )
+        )
+        turn.state.end_flow()
+        phone = dialogue.desk_phone()
+        return Reply(
+            texts=(
+                f"상담 신청을 접수했어요 (접수번호 {reference}). "
+                f"담당자가 {dialogue.settings.business_hours}에 연락드려요."
+                + (f" 급하시면 {phone}로 전화 주세요." if phone else ""),
+            ),
+            quick_replies=dialogue.person_quick_replies()[:2],
+            handoff=True,
+        )
+
+
+def _with_meta(reply: Reply, intent: str, confidence: float) -> Reply:
+    return replace(reply, intent=reply.intent or intent, confidence=confidence)
+
+
+def _source_of(text: str) -> str:
+    last = text.rsplit("\n", 1)[-1]
+    return last.removeprefix("출처: ") if last.startswith("출처: ") else ""
+
+
+def _first_phone(text: str) -> str | None:
+    match = _PHONE.search(text)
+    return match.group(0) if match else None
+
+
+def _asks_for_list(key: str) -> bool:
+    return any(word in key for word in LIST_WORDS)
+
+
+def _overlap(a: str, b: str) -> int:
+    return sum(1 for i in range(len(b) - 1) if b[i : i + 2] in a)
+
+
+def _label(text: str, limit: int = 14) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default

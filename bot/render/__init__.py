@@ -1,0 +1,1 @@
+"""Channel renderers: a channel-neutral Reply to what each channel accepts."""

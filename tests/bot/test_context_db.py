@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.context import DbContextStore, UserState
+
+pytestmark = pytest.mark.db
+
+
+async def test_db_store_round_trips_state_and_slots(db, clock) -> None:
+    store = DbContextStore(db, clock, ttl_s=60)
+    assert await store.load("kakao", "u1") == UserState()
+    state = UserState(program_id="test_analysis", last_intent="program_budget")
+    state.start_flow("handoff", company="김포정밀")
+    await store.save("kakao", "u1", state)
+    state.slots["contact"] = "x"
+    await store.save("kakao", "u1", state)
+    loaded = await store.load("kakao", "u1")
+    assert loaded == state
+    assert await store.load("telegram", "u1") == UserState()
+
+
+async def test_db_store_forgets_after_ttl_and_purges(db, clock) -> None:
+    store = DbContextStore(db, clock, ttl_s=60)
+    await store.save("kakao", "old", UserState(program_id="smart_factory"))
+    clock.advance(seconds=61)
+    await store.save("kakao", "new", UserState(program_id="test_analysis"))
+    assert (await store.load("kakao", "old")).program_id is None
+    assert await store.purge_expired() == 1
+    assert (await store.load("kakao", "new")).program_id == "test_analysis"
+    await store.clear("kakao", "new")
+    assert (await store.load("kakao", "new")).program_id is None
+
+
+async def test_dialogue_context_carries_over_with_the_db_store(make_dialogue, db, clock) -> None:
+    from bot.reply import Message
+
+    dialogue = make_dialogue(context_store=DbContextStore(db, clock, ttl_s=60))
+    await dialogue.respond(Message("kakao", "u1", "시험분석비 알려줘"))
+    reply = await dialogue.respond(Message("kakao", "u1", "예산은?"))
+    assert "25백만원" in reply.texts[0]
