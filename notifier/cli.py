@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -53,7 +53,7 @@ def parse_deadline(value: str) -> datetime:
 @announce_app.command("create")
 def announce_create(
     title: str = typer.Option(..., help="공고 제목"),
-    topic: list[str] = typer.Option([], "--topic", "-t", help="관심 분야 (repeat)"),
+    topic: Annotated[list[str] | None, typer.Option("--topic", "-t", help="관심 분야 (repeat)")] = None,
     body: str = typer.Option("", help="본문"),
     url: str | None = typer.Option(None, help="공고 URL"),
     deadline: str | None = typer.Option(None, help="마감 (ISO 8601; a date means 23:59:59 KST)"),
@@ -69,7 +69,7 @@ def announce_create(
         title=title,
         body=body,
         url=url,
-        topics=tuple(topic),
+        topics=tuple(topic or ()),
         program_id=program,
         period_kind="dated" if deadline else (kind or "unspecified"),
         starts_at=parse_deadline(starts) if starts else None,
@@ -93,7 +93,7 @@ def announce_create(
         raise typer.BadParameter(str(exc)) from exc
 
 
-def _announcements(settings: Settings, db: Database):  # noqa: ANN202
+def _announcements(settings: Settings, db: Database):
     from notifier.service import AnnouncementService
 
     return AnnouncementService(db, settings, SystemClock())

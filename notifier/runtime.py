@@ -12,6 +12,8 @@ from core.clock import Clock
 from core.db import Database
 from core.settings import Settings
 from notifier.channels import Channel, EmailChannel, KakaoEventChannel, TelegramChannel, WebhookChannel
+from notifier.reminders import ReminderPlanner, SchedulerHost
+from notifier.service import AnnouncementService, IntentRecipients
 from notifier.worker import DeliveryWorker, Pacer
 
 log = logging.getLogger(__name__)
@@ -75,3 +77,37 @@ class DeliveryRuntime:
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.close()
+
+
+class NotifierService:
+    """What the composition root holds: announcements with their reminders, and, when this
+    process runs background work, the delivery worker and the lease-guarded scheduler."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock, intents: IntentRecipients | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.intents = intents
+        self.announcements = AnnouncementService(db, settings, clock, intents)
+        self.scheduler: SchedulerHost | None = None
+        self.planner = ReminderPlanner(db, settings, clock)
+        self.announcements.listeners.append(self.planner)
+        self.delivery: DeliveryRuntime | None = None
+
+    async def start(self) -> None:
+        if not self.settings.run_scheduler or self.delivery is not None:
+            return
+        self.scheduler = SchedulerHost(self.db, self.settings, self.clock, self.intents)
+        self.planner.host = self.scheduler
+        await self.scheduler.start()
+        self.delivery = DeliveryRuntime(self.db, self.settings, self.clock)
+        await self.delivery.start()
+
+    async def stop(self) -> None:
+        if self.delivery is not None:
+            await self.delivery.stop()
+            self.delivery = None
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+            self.planner.host = None
+            self.scheduler = None

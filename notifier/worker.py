@@ -11,6 +11,7 @@ commits whatever has finished), so a crash repeats at most the messages still in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -211,10 +212,8 @@ class DeliveryWorker:
                 log.exception("delivery round failed")
                 done = 0
             if done == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.settings.worker_poll_interval_s)
-                except TimeoutError:
-                    pass
 
     # --- sending ---------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ class FakeTelegram:
         self.retry_after = 3
         self.stall_after: int | None = None  # stall every sendMessage once this many were delivered
         self.stalled = 0
-        self._released = False
+        self._release = threading.Event()
         self.webhook: dict[str, Any] | None = None
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -59,7 +59,7 @@ class FakeTelegram:
     def release_stalled(self) -> None:
         """Stalled requests end with an error and are not delivered; later ones go through."""
         self.stall_after = None
-        self._released = True
+        self._release.set()
 
     def count(self, chat_id: str | int) -> int:
         return self.per_chat[str(chat_id)]
@@ -92,8 +92,7 @@ class FakeTelegram:
         text = str(params.get("text", ""))
         if self.stall_after is not None and len(self.messages) >= self.stall_after:
             self.stalled += 1
-            while not self._released:
-                await asyncio.sleep(0.01)
+            await asyncio.to_thread(self._release.wait)
             return self._error(502, "Bad Gateway")
         if self.rate_limit_next > 0:
             self.rate_limit_next -= 1
@@ -168,7 +167,7 @@ class FakeTelegram:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._released = True
+        self._release.set()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

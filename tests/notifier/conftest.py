@@ -22,7 +22,7 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         raw = envelope.original_content or envelope.content  # type: ignore[attr-defined]
         self.raw.append(raw)
         self.messages.append(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]

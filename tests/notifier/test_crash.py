@@ -8,6 +8,7 @@ worker's claims after their lease and send each remaining subscriber exactly one
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -54,7 +55,7 @@ def _worker_process(settings: Settings, telegram: FakeTelegram, cwd: Path) -> su
     )
 
 
-def _wait_for(condition, timeout: float, what: str) -> None:  # noqa: ANN001
+def _wait_for(condition, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -78,7 +79,8 @@ async def test_sigkill_mid_fan_out_then_restart_sends_each_message_once(
     for chat in range(1, SUBSCRIBERS + 1):
         # Night consent: the worker runs on the wall clock, which may be in quiet hours.
         await subscriptions.subscribe("telegram", str(1000 + chat), ["스마트물류"], consent=True, night_consent=True)
-    ann = await announcements.create(AnnouncementInput(title="스마트물류 공고", topics=("스마트물류",), period_kind="상시"))
+    notice = AnnouncementInput(title="스마트물류 공고", topics=("스마트물류",), period_kind="상시")
+    ann = await announcements.create(notice)
     announcements.clock = SystemClock()  # deliveries due now for the wall-clock worker
     assert await announcements.publish(ann.id) == SUBSCRIBERS
     telegram.stall_after = 80
@@ -90,7 +92,7 @@ async def test_sigkill_mid_fan_out_then_restart_sends_each_message_once(
         deadline = time.monotonic() + 30
         while await _count(db, "sent") != len(telegram.messages):
             assert time.monotonic() < deadline, "finished sends were not recorded"
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
     finally:
@@ -102,7 +104,7 @@ async def test_sigkill_mid_fan_out_then_restart_sends_each_message_once(
 
     telegram.release_stalled()
     second = _worker_process(settings, telegram, tmp_path)
-    out, err = second.communicate(timeout=180)
+    _, err = second.communicate(timeout=180)
     assert second.returncode == 0, err.decode()[-2000:]
 
     assert len(telegram.messages) == SUBSCRIBERS

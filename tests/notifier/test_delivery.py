@@ -55,7 +55,9 @@ async def test_smart_logistics_subscriber_gets_it_once_per_channel_and_not_touri
             url="https://example.kr/a?x=1&y=2",
         )
     )
-    tourism = await announcements.create(AnnouncementInput(title="관광레저 홍보 지원", topics=("관광레저",), period_kind="상시"))
+    tourism = await announcements.create(
+        AnnouncementInput(title="관광레저 홍보 지원", topics=("관광레저",), period_kind="상시")
+    )
     assert await announcements.publish(logistics.id) == 2
     assert await announcements.publish(tourism.id) == 1
     assert await announcements.publish(logistics.id) == 0  # re-publishing creates nothing
