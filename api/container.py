@@ -10,6 +10,7 @@ from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
+from desk.bot_port import DeskHandoffPort
 from desk.service import DeskService
 from knowledge_base import load_knowledge_base
 from knowledge_base.schema import CATEGORIES, INDUSTRIES
@@ -29,6 +30,8 @@ class Services:
     subscriptions: SubscriptionService
     subscription_port: NotifierSubscriptionPort
     notifier: NotifierService
+    # What the dialogue calls for "상담원 연결" and "신청할게요": consultations and intents in the desk.
+    handoff_port: DeskHandoffPort
     # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
@@ -64,19 +67,21 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     clock = clock or SystemClock()
     kb = load_knowledge_base(settings.kb_dir)
     subscriptions = SubscriptionService(db, clock, [*INDUSTRIES, *CATEGORIES])
+    desk = DeskService(
+        db,
+        clock,
+        program_exists=lambda program_id: program_id in kb.programs,
+        login_limit_per_min=settings.login_rate_limit_per_min,
+    )
     return Services(
         settings=settings,
         clock=clock,
         db=db,
-        desk=DeskService(
-            db,
-            clock,
-            program_exists=lambda program_id: program_id in kb.programs,
-            login_limit_per_min=settings.login_rate_limit_per_min,
-        ),
+        desk=desk,
         subscriptions=subscriptions,
         subscription_port=NotifierSubscriptionPort(subscriptions),
         notifier=NotifierService(db, settings, clock),
+        handoff_port=DeskHandoffPort(desk),
     )
 
 
