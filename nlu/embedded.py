@@ -40,12 +40,12 @@ from nlu.types import NluResult
 log = logging.getLogger(__name__)
 
 # Bump when features or classifier change: the cache key includes it.
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"
 # Program and industry names are replaced by this mark for the intent features, so "예산"
 # next to any program name teaches the same thing (the name itself says nothing about intent).
 ENTITY_MARK = "§"
 RANKING_SIZE = 5
-SVM_C = 0.5
+SVM_C = 1.0
 CALIBRATION_FOLDS = 5
 
 
@@ -76,7 +76,7 @@ def _vectorizers() -> list[TfidfVectorizer]:
 class _FastView:
     analyzer: Callable[[str], list[str]]
     vocabulary: dict[str, int]
-    idf: np.ndarray
+    idf: list[float]  # plain floats: numpy scalars are slow one at a time
     offset: int
 
 
@@ -94,7 +94,7 @@ class IntentModel:
         offset = 0
         for vectorizer in vectorizers:
             self._views.append(
-                _FastView(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_, offset)
+                _FastView(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_.tolist(), offset)
             )
             offset += len(vectorizer.vocabulary_)
         # (features x classes), C-contiguous so a message's rows are gathered in one go; the
@@ -134,23 +134,19 @@ class IntentModel:
         indexes: list[int] = []
         values: list[float] = []
         for view, text in zip(self._views, views, strict=True):
-            counts = Counter(view.analyzer(text))
-            local_idx: list[int] = []
-            local_val: list[float] = []
-            for gram, count in counts.items():
-                column = view.vocabulary.get(gram)
+            vocabulary, idf, offset = view.vocabulary, view.idf, view.offset
+            local: list[tuple[int, float]] = []
+            for gram, count in Counter(view.analyzer(text)).items():
+                column = vocabulary.get(gram)
                 if column is not None:
-                    local_idx.append(column)
-                    local_val.append((1.0 + math.log(count)) * view.idf[column])
-            norm = math.sqrt(sum(v * v for v in local_val))
-            if norm:
-                indexes.extend(view.offset + i for i in local_idx)
-                values.extend(v / norm for v in local_val)
-        scores = self._bias.copy()
-        if indexes:
-            scores += np.asarray(values) @ self._weights[indexes]
-        scores -= scores.max()
-        exp = np.exp(scores)
+                    # sublinear tf (1 + log tf) times idf, as TfidfVectorizer computes it
+                    local.append((column, idf[column] if count == 1 else (1.0 + math.log(count)) * idf[column]))
+            norm = math.sqrt(sum(w * w for _, w in local))
+            for column, weight in local:
+                indexes.append(offset + column)
+                values.append(weight / norm)
+        scores = self._bias + np.dot(values, self._weights[indexes]) if indexes else self._bias.copy()
+        exp = np.exp(scores - scores.max())
         return exp / exp.sum()
 
 
@@ -183,9 +179,9 @@ class EmbeddedNlu:
             # Nothing to classify (empty, emoji only, punctuation): no guess, no confidence.
             return NluResult(text=normalized, intent="out_of_scope", confidence=0.0, backend=self.name)
         found = self.extractor.find(normalized)
-        proba = self.model.proba(_views(normalized, [(s, e) for s, e, _ in found]))
-        order = np.argsort(proba)[::-1][:RANKING_SIZE]
-        ranking = tuple((self.model.labels[i], round(float(proba[i]), 4)) for i in order)
+        proba = self.model.proba(_views(normalized, [(s, e) for s, e, _ in found])).tolist()
+        order = sorted(range(len(proba)), key=proba.__getitem__, reverse=True)[:RANKING_SIZE]
+        ranking = tuple((self.model.labels[i], round(proba[i], 4)) for i in order)
         return NluResult(
             text=normalized,
             intent=ranking[0][0],
