@@ -41,7 +41,11 @@ OUTCOME_MARK = {"신청 가능": "✅", "확인 필요": "❓", "불가": "❌"}
 WHY_PREFIX = "판정 근거:"
 # Intents that mean "I am asking something else now" when an answer carries no fact.
 STAY_INTENTS = frozenset({"eligibility", "out_of_scope", "greeting", "help", "thanks"})
+# While a question is pending, an answer with no fact leaves the flow only when the NLU is this
+# sure it is another question (answers like "경기도요" score 0.5 on some unrelated intent).
+LEAVE_CONFIDENCE = 0.8
 KAKAO_SUMMARY_LIMIT = 900
+SUBSCRIBE = QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
 RESTART = QuickReply("처음으로", "처음으로", {"action": "restart"})
 DONT_KNOW = QuickReply("잘 모르겠어요", "잘 모르겠어요")
 
@@ -109,7 +113,8 @@ class EligibilityFlow:
                     slots["focus"] = named
                 return self._next(turn, found)
             asked = slots.get("asking")
-            if asked is None or turn.nlu.intent not in STAY_INTENTS:
+            other = turn.nlu.intent not in STAY_INTENTS and turn.nlu.confidence >= LEAVE_CONFIDENCE
+            if asked is None or other or turn.nlu.values("program"):
                 return None
             return self._question(turn, asked, prefix="죄송해요, 답을 알아듣지 못했어요. ")
         _merge(slots, found)
@@ -182,7 +187,9 @@ class EligibilityFlow:
         possible = [r for r in result.results if r.outcome != "불가"]
         quick: list[QuickReply] = []
         if possible and dialogue.subscriptions is not None:
-            quick.append(QuickReply("알림 신청", "이 사업들 알림 신청", {"action": "eligibility_subscribe"}))
+            quick.append(
+                QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
+            )
         if result.by_outcome["신청 가능"] and dialogue.handoff_port is not None:
             quick.append(QuickReply("신청 의사 등록", "신청 의사 등록", {"action": "eligibility_intent"}))
         focus = (slots.get("focus") or [None])[0]
@@ -236,16 +243,16 @@ class EligibilityFlow:
         port = turn.dialogue.subscriptions
         result = self._current(turn)
         kb = turn.dialogue.kb
+        rules, _ = _data(turn)
+        # The programs the company may apply to or could once a fact is known; not the doubtful ones.
+        open_ids = set(result.by_outcome["신청 가능"]) | {p.program for p in candidates(rules, result.facts)}
         topics: list[str] = []
-        for r in result.results:
-            program = kb.programs.get(r.program_id)
-            if r.outcome != "불가" and program is not None:
-                topics.extend(t for t in program.topics if t not in topics)
+        for program_id in sorted(open_ids):
+            topics.extend(t for t in kb.program(program_id).topics if t not in topics)
         if port is None or not topics:
             return Reply(texts=("이 채널에서는 알림 신청을 바로 처리할 수 없어요.",), quick_replies=(RESTART,))
         answer = await port.subscribe(turn.message, topics, consent=True)
         text = answer.message or ("알림을 신청했어요." if answer.ok else "알림 신청을 처리하지 못했어요.")
-        rules, _ = _data(turn)
         return Reply(texts=(text,), quick_replies=self._next_steps(turn, rules, result), intent="subscribe")
 
     async def _record_intents(self, turn: Turn) -> Reply:

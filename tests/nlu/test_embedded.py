@@ -1,10 +1,17 @@
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from core.text import normalize_utterance
-from nlu.embedded import EmbeddedNlu, _views, load_or_train, model_path
+from nlu.embedded import NGRAM_RANGE, EmbeddedNlu, char_ngrams, load_or_train, message_views, model_path, word_ngrams
+from nlu.embedded_training import train_intent_model
+from nlu.entities import EntityExtractor
 from nlu.training_data import TrainingData
 
 
@@ -49,11 +56,34 @@ async def test_normalisation_comes_first(embedded: EmbeddedNlu) -> None:
     assert folded.intent == plain.intent
 
 
-def test_fast_path_agrees_with_scikit_learn(embedded: EmbeddedNlu, training_data: TrainingData) -> None:
-    for example in training_data.examples[::7]:
-        normalized = normalize_utterance(example.text)
-        views = _views(normalized, [(s, e) for s, e, _ in embedded.extractor.find(normalized)])
-        np.testing.assert_allclose(embedded.model.proba(views), embedded.model.sklearn_proba(views), atol=1e-9)
+def test_compiled_model_computes_what_scikit_learn_computes(training_data: TrainingData) -> None:
+    extractor = EntityExtractor(training_data.entity_dictionary)
+    fitted = train_intent_model(training_data.examples[::3], extractor)
+    for example in training_data.examples[1::5]:
+        texts = message_views(example.text, extractor)
+        np.testing.assert_allclose(fitted.compiled.proba(texts), fitted.sklearn_proba(texts), atol=1e-9)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [(word_ngrams, "char_wb"), (char_ngrams, "char")])
+def test_ngrams_are_scikit_learns(training_data: TrainingData, ours: Callable[[str], list[str]], theirs: str) -> None:
+    analyzer = TfidfVectorizer(analyzer=theirs, ngram_range=NGRAM_RANGE, lowercase=False).build_analyzer()
+    texts = [normalize_utterance(e.text) for e in training_data.examples]
+    texts += ["", "a", "ab", "가  나", " 스마트  공장 ", "x" * 7, "§예산얼마"]
+    for text in texts:
+        assert Counter(ours(text)) == Counter(analyzer(text)), text
+
+
+def test_serving_does_not_import_scikit_learn(training_data: TrainingData, model_dir: Path) -> None:
+    # The model cached by the session fixture is loaded in a fresh interpreter.
+    code = (
+        "import sys; from pathlib import Path; from core.settings import PACKAGE_ROOT;"
+        "from nlu.training_data import load_training_data; from nlu.embedded import load_or_train;"
+        f"b = load_or_train(load_training_data(PACKAGE_ROOT / 'nlu' / 'data'), Path({str(model_dir)!r}));"
+        "assert not b.trained; assert b.parse_sync('안녕하세요').intent == 'greeting';"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_second_build_loads_the_cached_model(training_data: TrainingData, tmp_path: Path) -> None:
