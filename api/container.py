@@ -10,9 +10,12 @@ from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
+from desk.bot_port import DeskHandoffPort
 from desk.service import DeskService
 from knowledge_base import load_knowledge_base
+from knowledge_base.schema import CATEGORIES, INDUSTRIES
 from notifier.bot_port import NotifierSubscriptionPort
+from notifier.runtime import NotifierService
 from notifier.subscriptions import SubscriptionService
 
 log = logging.getLogger(__name__)
@@ -26,12 +29,16 @@ class Services:
     desk: DeskService
     subscriptions: SubscriptionService
     subscription_port: NotifierSubscriptionPort
+    notifier: NotifierService
+    # What the dialogue calls for "상담원 연결" and "신청할게요": consultations and intents in the desk.
+    handoff_port: DeskHandoffPort
     # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
+        await self.notifier.start()
         if self.settings.telegram_bot_token is not None and self.telegram is None:
             try:
                 bot = build_telegram(self)
@@ -45,6 +52,7 @@ class Services:
 
     async def stop(self) -> None:
         """Stop background work; safe to call twice."""
+        await self.notifier.stop()
         if self.telegram is not None:
             await self.telegram.stop()
             self.telegram = None
@@ -58,19 +66,22 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     await db.create_all()
     clock = clock or SystemClock()
     kb = load_knowledge_base(settings.kb_dir)
-    subscriptions = SubscriptionService(db, clock)
+    subscriptions = SubscriptionService(db, clock, [*INDUSTRIES, *CATEGORIES])
+    desk = DeskService(
+        db,
+        clock,
+        program_exists=lambda program_id: program_id in kb.programs,
+        login_limit_per_min=settings.login_rate_limit_per_min,
+    )
     return Services(
         settings=settings,
         clock=clock,
         db=db,
-        desk=DeskService(
-            db,
-            clock,
-            program_exists=lambda program_id: program_id in kb.programs,
-            login_limit_per_min=settings.login_rate_limit_per_min,
-        ),
+        desk=desk,
         subscriptions=subscriptions,
         subscription_port=NotifierSubscriptionPort(subscriptions),
+        notifier=NotifierService(db, settings, clock),
+        handoff_port=DeskHandoffPort(desk),
     )
 
 
