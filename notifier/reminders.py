@@ -243,6 +243,9 @@ class SchedulerHost:
         assert self.scheduler is not None
         for row in rows:
             if row.status == "scheduled":
+                current = self.scheduler.get_job(job_id(row))
+                if current is not None and current.next_run_time == row.due_at:
+                    continue  # unchanged (a missed run keeps its time, so it still runs once)
                 self.scheduler.add_job(
                     fire_reminder,
                     "date",
