@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     secret_key: SecretStr = SecretStr("dev-only-change-me")
     log_level: str = "INFO"
+    access_log: bool = True  # uvicorn's per-request log line; off for benchmarks
 
     # --- Kakao ---------------------------------------------------------------------
     kakao_skill_secret: SecretStr | None = None
