@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
 
 from api.container import Services, build_services
 from api.routers import (
@@ -20,6 +21,7 @@ from api.routers import (
 )
 from core.privacy import configure_logging
 from core.settings import Settings, get_settings
+from desk.errors import DeskError
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -44,6 +46,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         description="김포산업진흥원 현장데스크 챗봇 · 기업지원사업알리미 · 상담 기록",
         lifespan=lifespan,
     )
+    # Console sessions: a signed cookie (itsdangerous) holding the staff id and CSRF token.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="gopa_console",
+        max_age=settings.session_max_age_s,
+        same_site="strict",
+        https_only=settings.public_base_url.startswith("https://"),
+    )
+    app.add_exception_handler(DeskError, staff_api.desk_error_handler)
     app.include_router(health.router)
     app.include_router(kakao.router)
     app.include_router(telegram.router)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from core.db import Database
 from core.settings import Settings
@@ -28,10 +29,36 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+_pg_schemas_reset: set[str] = set()
+
+
+async def _isolate_postgres(database: Database) -> None:
+    """Give each test empty tables on a PostgreSQL server that outlives the test run.
+
+    Once per process the schema is dropped (tables of older model versions go with it);
+    then before every test all tables are created if missing and truncated.
+    """
+    url = database.settings.effective_database_url
+    async with database.engine.begin() as conn:
+        if url not in _pg_schemas_reset:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+            _pg_schemas_reset.add(url)
+    await database.create_all()
+    async with database.engine.begin() as conn:
+        tables = (await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars()
+        names = ", ".join(f'"{name}"' for name in tables)
+        if names:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
     database = Database(settings)
-    await database.create_all()
+    if database.engine.dialect.name == "postgresql":
+        await _isolate_postgres(database)
+    else:
+        await database.create_all()
     try:
         yield database
     finally:
