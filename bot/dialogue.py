@@ -295,8 +295,7 @@ class Dialogue:
         cards = tuple(
             Card(
                 title=p.name,
-                description=", ".join(t for t in (answers.budget_text(p.budget), answers.size_text(p)) if t)
-                or p.summary,
+                description=answers.short_figures(p) or p.summary,
                 buttons=(Button("자세히", "message", f"{p.short_name or p.name} 알려줘"),),
             )
             for p in shown
@@ -375,7 +374,7 @@ class Dialogue:
         text = answers.statistics(table)
         quick = (
             *tuple(
-                QuickReply(_label(t.title), t.title, {"intent": "statistics", "table": t.id})
+                QuickReply(_label(_short_title(t.title)), t.title, {"intent": "statistics", "table": t.id})
                 for t in tables
                 if t.id != table.id
             )[:8],
@@ -384,9 +383,9 @@ class Dialogue:
         return Reply(texts=(text,), quick_replies=quick, sources=(table.source.cite(),))
 
     def topics(self) -> list[str]:
-        """The 5 대표산업, as the KB names them on the innovation program."""
-        program = self.kb.programs.get("innovation_5_industries")
-        return list(program.topics) if program else []
+        """The 5 대표산업, as the KB's industry table names them (its rows but the total)."""
+        table = self.kb.tables.get("five_industries")
+        return [row.label for row in table.rows if compact(row.label) != "총계"] if table else []
 
     async def _subscribe(self, turn: Turn) -> Reply:
         channel = self.kb.programs.get("alert_channel")
@@ -400,7 +399,7 @@ class Dialogue:
             return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
         topic = (turn.message.extra or {}).get("topic")
         if topic:
-            topics = self.topics() if topic == ALL_TOPICS else [topic]
+            topics = [topic]
             result = await self.subscriptions.subscribe(turn.message, topics, consent=True)
             text = result.message or (
                 f"알림을 신청했어요: {', '.join(result.topics) or ALL_TOPICS}. 해지하려면 '알림 해지'라고 보내 주세요."
@@ -587,6 +586,11 @@ def _asks_for_list(key: str) -> bool:
 
 def _overlap(a: str, b: str) -> int:
     return sum(1 for i in range(len(b) - 1) if b[i : i + 2] in a)
+
+
+def _short_title(title: str) -> str:
+    """'김포시 제조업 현황 (종사자규모별)' -> '제조업 (종사자규모별)': fits a 14-character label."""
+    return title.removeprefix("김포시 ").replace("현황 (", "(").replace(" 현황", "")
 
 
 def _label(text: str, limit: int = 14) -> str:

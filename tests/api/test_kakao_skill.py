@@ -86,7 +86,7 @@ async def test_full_payload_gets_a_valid_skill_response(client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert_kakao_limits(response.json())
-    assert "25백만원(2,500만원)" in text_of(response)
+    assert "25백만원 (2,500만원)" in text_of(response)
 
 
 @pytest.mark.parametrize("lang", ["ko", "kr", None])

@@ -17,7 +17,7 @@ async def test_follow_up_questions_stay_on_the_program_in_context(make_dialogue)
     first = await dialogue.respond(msg("시험분석비 지원사업 알려줘"))
     assert "중소기업 시험분석비 지원사업" in first.texts[0]
     budget = await dialogue.respond(msg("예산은?"))
-    assert "25백만원(2,500만원)" in budget.texts[0]
+    assert "25백만원 (2,500만원)" in budget.texts[0]
     assert "25개사" in budget.texts[0]
     schedule = await dialogue.respond(msg("언제 신청해요?"))
     assert "6월 4주~7월 3주" in schedule.texts[0]
