@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PLAN_DOCUMENT = "김포산업진흥원 2022년 주요업무계획"
+
+# Program.topics vocabulary (alerts match announcements to subscribers by these words).
+INDUSTRIES: tuple[str, ...] = ("전기자동차", "첨단소재부품", "지능형기계", "스마트물류", "관광레저")  # 5대 대표산업
+CATEGORIES: tuple[str, ...] = (
+    "제조", "소공인", "기술개발", "공정개선", "설비", "시험분석", "인증", "스마트공장", "에너지", "컨설팅",
+    "마케팅", "수출", "금융", "상담", "교육", "네트워크", "데이터", "비대면", "공모사업", "알림", "경영",
+)  # fmt: skip
+TOPICS: frozenset[str] = frozenset(INDUSTRIES + CATEGORIES)
 
 Strategy = Literal["혁신성장", "미래지향", "소통협력", "공정신뢰"]
 ProgramKind = Literal[
@@ -155,6 +163,14 @@ class Program(Strict):
     discrepancies: list[Discrepancy] = Field(default_factory=list)
     details: list[str] = Field(default_factory=list)  # further facts, each a sentence
     source: Source
+
+    @field_validator("topics")
+    @classmethod
+    def _known_topics(cls, topics: list[str]) -> list[str]:
+        unknown = [t for t in topics if t not in TOPICS]
+        if unknown:
+            raise ValueError(f"unknown topic(s) {unknown}; add them to schema.CATEGORIES if they are new")
+        return topics
 
 
 class Team(Strict):

@@ -8,8 +8,6 @@ from core.text import compact
 from knowledge_base.schema import Program
 from knowledge_base.store import KnowledgeBase
 
-FIVE_INDUSTRIES: tuple[str, ...] = ("전기자동차", "첨단소재부품", "지능형기계", "스마트물류", "관광레저")
-
 
 @dataclass(frozen=True)
 class Hit:

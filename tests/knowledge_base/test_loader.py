@@ -67,6 +67,15 @@ def test_nested_field_error(data_copy):
     assert ".budget.parts[0].amount:" in problem
 
 
+def test_unknown_topic(data_copy):
+    path = data_copy / "programs_2022.yaml"
+    _replace(path, "topics: [제조, 인증]", "topics: [제조, 인즈]")
+    line = _line_of(path, "topics: [제조, 인즈]")
+    (problem,) = _errors(data_copy)
+    assert problem.startswith(f"{path}:{line}: programs[2].topics:")
+    assert "인즈" in problem
+
+
 def test_unknown_team(data_copy):
     path = data_copy / "programs_2022.yaml"
     _replace(path, "team: business_growth", "team: marketing_team", after="id: certification")

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge_base.search import FIVE_INDUSTRIES, ProgramSearch
+from knowledge_base.schema import INDUSTRIES
+from knowledge_base.search import ProgramSearch
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_by_industry_and_topic(search):
     ev = {p.id for p in search.by_industry("전기자동차")}
     assert {"ev_parts", "innovation_5_industries"} <= ev
     assert all(p.kind in ("support_program", "sub_program") for p in search.by_industry("전기자동차"))
-    for industry in FIVE_INDUSTRIES:
+    for industry in INDUSTRIES:
         assert "innovation_5_industries" in {p.id for p in search.by_industry(industry)}
     assert {p.id for p in search.by_topic("인증")} == {"certification", "result_2021_certification"}
     assert "compressor_replacement" in {p.id for p in search.by_topic("소공인", applicable_only=True)}
