@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from api.telegram_cli import app as telegram_app
 from desk.cli import app as staff_app
 from knowledge_base.cli import app as kb_app
 from nlu.cli import app as nlu_app
@@ -16,6 +17,7 @@ app = typer.Typer(help="gopa-desk: 김포산업진흥원 현장데스크 챗봇�
 app.add_typer(kb_app, name="kb", help="knowledge base: check the YAML data")
 app.add_typer(nlu_app, name="nlu", help="NLU: train, evaluate, Rasa setup and serving")
 app.add_typer(staff_app, name="staff", help="staff accounts")
+app.add_typer(telegram_app, name="telegram", help="Telegram bot: set the webhook, or poll locally")
 # The notifier contributes top-level commands (announce, ingest, worker, subscribers).
 app.registered_commands.extend(notifier_app.registered_commands)
 app.registered_groups.extend(notifier_app.registered_groups)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bot.ports import DialoguePort
+from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
@@ -12,6 +14,8 @@ from desk.service import DeskService
 from knowledge_base import load_knowledge_base
 from notifier.bot_port import NotifierSubscriptionPort
 from notifier.subscriptions import SubscriptionService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -24,12 +28,26 @@ class Services:
     subscription_port: NotifierSubscriptionPort
     # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
     dialogue: DialoguePort | None = None
+    telegram: TelegramBot | None = None
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
+        if self.settings.telegram_bot_token is not None and self.telegram is None:
+            try:
+                bot = build_telegram(self)
+                await bot.start()
+            except Exception as exc:
+                # Telegram being unreachable must not take the Kakao skill and web chat down;
+                # the webhook answers 503 until the service restarts.
+                log.error("Telegram bot not started: %s", exc)
+            else:
+                self.telegram = bot
 
     async def stop(self) -> None:
         """Stop background work; safe to call twice."""
+        if self.telegram is not None:
+            await self.telegram.stop()
+            self.telegram = None
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -53,4 +71,21 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         ),
         subscriptions=subscriptions,
         subscription_port=NotifierSubscriptionPort(subscriptions),
+    )
+
+
+def build_telegram(services: Services, *, polling: bool = False) -> TelegramBot:
+    """The Telegram adapter over the services' dialogue and subscriptions (needs TELEGRAM_BOT_TOKEN)."""
+    token = services.settings.telegram_bot_token
+    if token is None:
+        raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
+    if services.dialogue is None:
+        raise RuntimeError("no dialogue to answer Telegram messages")
+    return TelegramBot.build(
+        token=token.get_secret_value(),
+        base_url=services.settings.telegram_base_url,
+        dialogue=services.dialogue,
+        subscriptions=services.subscription_port,
+        topics=services.subscription_port.known_topics,
+        polling=polling,
     )

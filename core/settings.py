@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = 0.8
     rasa_breaker_failures: int = 3
     rasa_breaker_reset_s: float = 30.0
+    rasa_home: Path | None = None  # Rasa's venv and models; None: /var/cache/gopa-desk/rasa
+    rasa_python: str = ""  # a Python 3.8-3.10 for Rasa's venv; empty: found on PATH or pyenv
 
     # --- dialogue ------------------------------------------------------------------
     dialogue_context_ttl_s: int = 1800

@@ -51,3 +51,38 @@ def compact(text: str) -> str:
 def char_length(text: str) -> int:
     """Length in characters after NFC, the way Korean limits are counted."""
     return len(nfc(text))
+
+
+def utf16_length(text: str) -> int:
+    """Length in UTF-16 code units, the way Telegram counts its message limits."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_utf16(text: str, limit: int = 4096) -> list[str]:
+    """Cut plain text into pieces of at most `limit` UTF-16 units, preferring paragraph, line and
+    word boundaries. Escape markup after splitting, so no piece ends inside an entity or a tag."""
+    if limit < 2:
+        raise ValueError("limit must leave room for one surrogate pair")
+    pieces: list[str] = []
+    rest = text
+    while utf16_length(rest) > limit:
+        units = 0
+        cut = 0
+        for ch in rest:
+            units += 2 if ord(ch) > 0xFFFF else 1
+            if units > limit:
+                break
+            cut += 1
+        window = rest[:cut]
+        for separator in ("\n\n", "\n", " "):
+            at = window.rfind(separator)
+            if at > cut // 2:
+                cut = at + len(separator)
+                break
+        piece = rest[:cut].rstrip()
+        if piece:
+            pieces.append(piece)
+        rest = rest[cut:].lstrip("\n ")
+    if rest.strip():
+        pieces.append(rest)
+    return pieces

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from knowledge_base.loader import DEFAULT_DATA_DIR
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAM_IDS_2022 = {
     "innovation_5_industries", "test_analysis", "certification", "facility_modernization",
@@ -179,16 +182,35 @@ def _staff_names(seed_text: str) -> set[str]:
     return names
 
 
-def test_no_personal_names_in_the_data(seed_text):
+def _name_patterns(seed_text: str, *, word_end: bool) -> dict[str, re.Pattern[str]]:
+    """A name written with or without spaces between its syllables, not inside a longer word
+    (a common word can end with the same syllables as a name)."""
     names = _staff_names(seed_text)
     assert len(names) >= 20  # 추진부서 staff and the board: the extraction itself must work
-    # A name written with or without spaces between its syllables, not inside a longer word
-    # ("성장 지원" is not the name (이름)).
-    patterns = {n: re.compile(r"(?<![가-힣])" + r"\s?".join(n)) for n in names}
+    end = r"(?![가-힣])" if word_end else ""
+    return {n: re.compile(r"(?<![가-힣])" + r"\s?".join(n) + end) for n in names}
+
+
+def test_no_personal_names_in_the_data(seed_text):
+    patterns = _name_patterns(seed_text, word_end=False)
     for path in sorted(DEFAULT_DATA_DIR.rglob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         found = sorted(n for n, pattern in patterns.items() if pattern.search(text))
         assert not found, f"{path.name} contains personal names: {found}"
+
+
+def test_no_personal_names_anywhere_in_the_repo(seed_text):
+    """Code, NLU examples, templates and docs too; a name followed by a particle is not caught here."""
+    patterns = _name_patterns(seed_text, word_end=True)
+    skip = {".git", ".venv", "var", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache"}
+    suffixes = {".py", ".yaml", ".yml", ".md", ".txt", ".html", ".j2", ".json", ".toml", ".sh", ".js", ".css"}
+    hits = []
+    for path in REPO_ROOT.rglob("*"):
+        if path.suffix not in suffixes or skip & set(path.relative_to(REPO_ROOT).parts) or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        hits += [f"{path.relative_to(REPO_ROOT)}: {n}" for n, pattern in patterns.items() if pattern.search(text)]
+    assert not hits
 
 
 def test_applicable_programs_say_what_and_for_whom(kb):

@@ -1,0 +1,247 @@
+"""The Telegram adapter: a python-telegram-bot `Application` whose handlers feed the dialogue.
+
+Webhook mode (the default inside the web service) builds the application without an updater;
+the router hands each verified update to `TelegramBot.process`. Polling mode (`gopa telegram
+poll`) keeps PTB's updater, which deletes any webhook before it polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.ports import DialoguePort, SubscriptionPort
+from bot.render.telegram import MAX_CALLBACK_BYTES, CallbackKeys, TelegramMessage, render_telegram
+from bot.reply import Message
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ("message", "callback_query")
+SUBSCRIBE_PREFIX = "sub:"
+UNSUBSCRIBE_DATA = "unsub"
+
+HELP_TEXT = (
+    "김포 기업지원사업 안내 챗봇입니다.\n"
+    "궁금한 지원사업을 편하게 물어보세요. 예: 스마트공장 지원 조건이 뭐예요?\n\n"
+    "/subscribe 공고 알림 받기 (분야 선택)\n"
+    "/topics 내 알림 분야 보기\n"
+    "/unsubscribe 알림 그만 받기\n"
+    "/help 도움말"
+)
+SUBSCRIBE_PROMPT = (
+    "알림을 받을 분야를 골라 주세요. 버튼을 누르면 이 채팅으로 새 공고와 마감 안내를 보내 드리는 데 "
+    "동의하신 것으로 보고 구독합니다. 밤 9시부터 아침 8시까지는 보내지 않으며, "
+    "언제든 /unsubscribe 로 해지할 수 있습니다."
+)
+SUBSCRIPTION_CLOSED = "지금은 알림 구독을 받을 수 없습니다."
+SUBSCRIBE_FAILED = "구독하지 못했습니다. 잠시 후 다시 시도해 주세요."
+NO_SUBSCRIPTION = "아직 구독 중인 알림 분야가 없습니다. /subscribe 로 구독할 수 있어요."
+EXPIRED_BUTTON = "버튼이 만료되었어요. 질문을 다시 입력해 주세요."
+FAILURE_TEXT = "죄송합니다. 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요."
+
+
+class TelegramBot:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        dialogue: DialoguePort,
+        subscriptions: SubscriptionPort | None,
+        topics: Sequence[str],
+        keys: CallbackKeys | None = None,
+    ) -> None:
+        self.application = application
+        self._dialogue = dialogue
+        self._subscriptions = subscriptions
+        # Topics whose callback data would pass Telegram's 64-byte limit cannot be offered as buttons.
+        self._topics = [t for t in topics if len((SUBSCRIBE_PREFIX + t).encode()) <= MAX_CALLBACK_BYTES]
+        self._keys = keys or CallbackKeys()
+        self._started = False
+        application.add_handler(CommandHandler("start", self._on_help))
+        application.add_handler(CommandHandler("help", self._on_help))
+        application.add_handler(CommandHandler("subscribe", self._on_subscribe))
+        application.add_handler(CommandHandler("topics", self._on_topics))
+        application.add_handler(CommandHandler("unsubscribe", self._on_unsubscribe))
+        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
+        application.add_handler(CallbackQueryHandler(self._on_callback))
+        application.add_error_handler(self._on_error)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        token: str,
+        base_url: str,
+        dialogue: DialoguePort,
+        subscriptions: SubscriptionPort | None,
+        topics: Sequence[str],
+        polling: bool = False,
+    ) -> TelegramBot:
+        builder = Application.builder().token(token).base_url(base_url).rate_limiter(AIORateLimiter(max_retries=2))
+        if not polling:
+            builder = builder.updater(None)
+        return cls(builder.build(), dialogue, subscriptions, topics)
+
+    async def start(self) -> None:
+        """Initialise (getMe) and start the application; webhook updates may come in after this."""
+        await self.application.initialize()
+        await self.application.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        await self.application.stop()
+        await self.application.shutdown()
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long-poll getUpdates until `stop` is set (local use; needs a bot built with polling=True)."""
+        updater = self.application.updater
+        if updater is None:
+            raise RuntimeError("this bot was built for webhooks; build it with polling=True")
+        async with self.application:
+            # Telegram refuses getUpdates while a webhook is set.
+            await self.application.bot.delete_webhook()
+            await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
+            await self.application.start()
+            try:
+                await stop.wait()
+            finally:
+                await updater.stop()
+                await self.application.stop()
+
+    @property
+    def ready(self) -> bool:
+        return self._started
+
+    async def process(self, data: dict[str, Any]) -> Update | None:
+        """Feed one webhook update (already authenticated) to the handlers; None if it is not an update."""
+        update = Update.de_json(data, self.application.bot)
+        if update is None:
+            return None
+        await self.application.process_update(update)
+        return update
+
+    # --- handlers -------------------------------------------------------------------
+
+    async def _send(self, chat_id: int, messages: list[TelegramMessage]) -> None:
+        for m in messages:
+            await self.application.bot.send_message(
+                chat_id, m.text, parse_mode=ParseMode.HTML, reply_markup=m.reply_markup
+            )
+
+    async def _answer(self, chat_id: int, text: str, extra: dict[str, str] | None = None) -> None:
+        reply = await self._dialogue.respond(Message(channel="telegram", user_key=str(chat_id), text=text, extra=extra))
+        await self._send(chat_id, render_telegram(reply, self._keys))
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat is None or update.effective_message is None or not update.effective_message.text:
+            return
+        await self._answer(update.effective_chat.id, update.effective_message.text)
+
+    async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat is not None:
+            await self._send(update.effective_chat.id, [TelegramMessage(html.escape(HELP_TEXT))])
+
+    def _message(self, chat_id: int, text: str) -> Message:
+        return Message(channel="telegram", user_key=str(chat_id), text=text)
+
+    async def _on_subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat is None:
+            return
+        if self._subscriptions is None or not self._topics:
+            await self._send(update.effective_chat.id, [TelegramMessage(html.escape(SUBSCRIPTION_CLOSED))])
+            return
+        buttons = [InlineKeyboardButton(t, callback_data=SUBSCRIBE_PREFIX + t) for t in self._topics]
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        await self._send(
+            update.effective_chat.id, [TelegramMessage(html.escape(SUBSCRIBE_PROMPT), InlineKeyboardMarkup(rows))]
+        )
+
+    async def _on_topics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat is None:
+            return
+        chat_id = update.effective_chat.id
+        topics = await self._subscriptions.topics_of(self._message(chat_id, "/topics")) if self._subscriptions else []
+        if not topics:
+            text = NO_SUBSCRIPTION
+            markup = None
+        else:
+            text = "구독 중인 알림 분야: " + ", ".join(topics) + "\n해지하려면 /unsubscribe"
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton("알림 해지", callback_data=UNSUBSCRIBE_DATA)]])
+        await self._send(chat_id, [TelegramMessage(html.escape(text), markup)])
+
+    async def _on_unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat is not None:
+            await self._unsubscribe(update.effective_chat.id)
+
+    async def _unsubscribe(self, chat_id: int) -> None:
+        if self._subscriptions is None:
+            await self._send(chat_id, [TelegramMessage(html.escape(NO_SUBSCRIPTION))])
+            return
+        result = await self._subscriptions.unsubscribe(self._message(chat_id, "/unsubscribe"))
+        text = result.message or ("알림을 해지했습니다." if result.ok else NO_SUBSCRIPTION)
+        await self._send(chat_id, [TelegramMessage(html.escape(text))])
+
+    async def _subscribe(self, chat_id: int, topic: str) -> None:
+        if self._subscriptions is None or topic not in self._topics:
+            await self._send(chat_id, [TelegramMessage(html.escape(EXPIRED_BUTTON))])
+            return
+        # The service adds the topic to the ones the chat already has.
+        message = self._message(chat_id, f"/subscribe {topic}")
+        result = await self._subscriptions.subscribe(message, [topic], consent=True)
+        text = result.message or ("알림을 신청했어요." if result.ok else SUBSCRIBE_FAILED)
+        await self._send(chat_id, [TelegramMessage(html.escape(text))])
+
+    async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        chat = update.effective_chat
+        data = query.data or ""
+        if chat is None:
+            await query.answer()
+            return
+        if data.startswith(SUBSCRIBE_PREFIX):
+            await query.answer()
+            await self._subscribe(chat.id, data[len(SUBSCRIBE_PREFIX) :])
+            return
+        if data == UNSUBSCRIBE_DATA:
+            await query.answer()
+            await self._unsubscribe(chat.id)
+            return
+        payload = self._keys.resolve(data)
+        if payload is None:
+            await query.answer(EXPIRED_BUTTON)
+            return
+        await query.answer()
+        await self._answer(chat.id, payload.message, payload.extra)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram update failed: %s", context.error, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            try:
+                await self.application.bot.send_message(update.effective_chat.id, FAILURE_TEXT)
+            except Exception as exc:  # the apology is best effort; the original error is logged above
+                log.warning("could not tell the chat about the failure: %s", exc)
+
+
+async def set_webhook(*, token: str, base_url: str, url: str, secret: str) -> bool:
+    """Point Telegram at our webhook; Telegram then sends `secret` in every update's header."""
+    async with Bot(token, base_url=base_url) as bot:
+        return await bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))

@@ -1,0 +1,65 @@
+"""`gopa nlu rasa-setup` and `gopa nlu rasa-serve`: the Rasa server from the project's data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.settings import get_settings
+from nlu.rasa_setup import RasaEnv, RasaSetupError, rasa_home
+
+app = typer.Typer()
+
+
+def _env() -> RasaEnv:
+    return RasaEnv(rasa_home(get_settings().rasa_home))
+
+
+@app.command("rasa-setup")
+def rasa_setup(
+    python: Annotated[
+        str | None, typer.Option(help="a Python 3.8-3.10 for Rasa's venv (default: RASA_PYTHON, PATH, pyenv)")
+    ] = None,
+    train: Annotated[bool, typer.Option(help="train the model after installing")] = True,
+) -> None:
+    """Create Rasa's virtual environment (reused when present), install rasa==3.6.21 and train
+    the model on nlu/data (retrained only when the data or the pipeline changed)."""
+    settings = get_settings()
+    env = RasaEnv(rasa_home(settings.rasa_home))
+    try:
+        installed = env.ensure(python or settings.rasa_python or None, log=typer.echo)
+        typer.echo(f"Rasa environment: {env.venv} ({'installed' if installed else 'reused'})")
+        if train:
+            model, seconds = env.train(settings.nlu_data_dir, log=typer.echo)
+            typer.echo(f"model: {model} ({f'trained in {seconds:.0f} s' if seconds is not None else 'up to date'})")
+    except RasaSetupError as exc:
+        typer.echo(f"rasa-setup failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command("rasa-serve")
+def rasa_serve(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 5005,
+    model: Annotated[
+        Path | None, typer.Option(help="a model archive (default: the one for nlu/data, trained if missing)")
+    ] = None,
+) -> None:
+    """Serve the model with `rasa run --enable-api` on loopback (run rasa-setup first)."""
+    settings = get_settings()
+    env = _env()
+    if not env.rasa.exists():
+        typer.echo(f"no Rasa environment in {env.venv}: run `gopa nlu rasa-setup` first", err=True)
+        raise typer.Exit(1)
+    try:
+        archive = model or env.train(settings.nlu_data_dir, log=typer.echo)[0]
+    except RasaSetupError as exc:
+        typer.echo(f"rasa-serve failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    command = env.serve_command(archive, port)
+    typer.echo(f"serving {archive.name} at http://127.0.0.1:{port} (NLU_BACKEND=rasa RASA_URL=http://127.0.0.1:{port})")
+    env.work.mkdir(parents=True, exist_ok=True)
+    os.chdir(env.work)
+    os.execve(command[0], command, env.process_env())

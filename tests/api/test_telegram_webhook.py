@@ -1,0 +1,266 @@
+"""The Telegram webhook with the real python-telegram-bot against the local fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.container import Services, build_services
+from bot.reply import Message, QuickReply, Reply
+from core.settings import Settings
+from notifier.models import Subscriber
+from tests.fakes.telegram_bot_api import FakeBotApi
+
+SECRET = "webhook-secret-for-tests"
+CHAT_ID = 424242
+LONG_QUICK_REPLY = "스마트공장 지원 자격을 확인하고 싶어요, 자부담 비율도 알려 주세요"  # > 64 bytes in UTF-8
+
+
+@dataclass
+class RecordingDialogue:
+    """Stands in for the dialogue where the test is about the channel, not the answer."""
+
+    seen: list[Message] = field(default_factory=list)
+
+    async def respond(self, message: Message) -> Reply:
+        self.seen.append(message)
+        return Reply(
+            texts=(f"받은 말: {message.text} <&>",),
+            quick_replies=(QuickReply("자격 확인", LONG_QUICK_REPLY),),
+        )
+
+
+def text_update(update_id: int, text: str, chat_id: int = CHAT_ID) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "기업"},
+            "text": text,
+            **(
+                {"entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}
+                if text.startswith("/")
+                else {}
+            ),
+        },
+    }
+
+
+def callback_update(update_id: int, data: str, chat_id: int = CHAT_ID) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb{update_id}",
+            "from": {"id": chat_id, "is_bot": False, "first_name": "기업"},
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": chat_id, "type": "private"},
+                "text": "이전 메시지",
+            },
+        },
+    }
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as api:
+        yield api
+
+
+def telegram_settings(settings: Settings, api: FakeBotApi, secret: str | None = SECRET) -> Settings:
+    return settings.model_copy(
+        update={
+            "telegram_bot_token": pydantic_secret(api.token),
+            "telegram_base_url": api.base_url,
+            "telegram_webhook_secret": pydantic_secret(secret) if secret is not None else None,
+        }
+    )
+
+
+def pydantic_secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+@dataclass
+class Running:
+    client: httpx.AsyncClient
+    services: Services
+    dialogue: RecordingDialogue
+
+
+@pytest.fixture
+async def running(settings: Settings, bot_api: FakeBotApi) -> AsyncIterator[Running]:
+    configured = telegram_settings(settings, bot_api)
+    services = await build_services(configured)
+    dialogue = RecordingDialogue()
+    services.dialogue = dialogue
+    if not services.subscriptions.known_topics:
+        services.subscriptions.known_topics = ["전기자동차", "첨단소재부품", "지능형기계", "스마트물류", "관광레저"]
+    app = create_app(configured, services)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield Running(client, services, dialogue)
+    await services.close()
+
+
+def headers(secret: str = SECRET) -> dict[str, str]:
+    return {"X-Telegram-Bot-Api-Secret-Token": secret}
+
+
+async def subscriber_count(services: Services) -> int:
+    async with services.db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(Subscriber)) or 0)
+
+
+@pytest.mark.db
+async def test_text_goes_to_the_dialogue_and_the_answer_is_escaped_html(running: Running, bot_api: FakeBotApi) -> None:
+    response = await running.client.post("/telegram/webhook", json=text_update(1, "안녕하세요"), headers=headers())
+    assert response.status_code == 200
+    assert [m.text for m in running.dialogue.seen] == ["안녕하세요"]
+    assert running.dialogue.seen[0].channel == "telegram"
+    assert running.dialogue.seen[0].user_key == str(CHAT_ID)
+    [sent] = bot_api.sent_messages(CHAT_ID)
+    assert sent["text"] == "받은 말: 안녕하세요 &lt;&amp;&gt;"
+    assert sent["parse_mode"] == "HTML"
+    [[button]] = sent["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "자격 확인"
+    assert len(button["callback_data"].encode()) <= 64
+
+
+@pytest.mark.db
+async def test_quick_reply_tap_is_answered_and_fed_back_as_its_message(running: Running, bot_api: FakeBotApi) -> None:
+    await running.client.post("/telegram/webhook", json=text_update(1, "질문"), headers=headers())
+    data = bot_api.sent_messages(CHAT_ID)[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    response = await running.client.post("/telegram/webhook", json=callback_update(2, data), headers=headers())
+    assert response.status_code == 200
+    [answered] = bot_api.calls_to("answerCallbackQuery")
+    assert answered.params["callback_query_id"] == "cb2"
+    assert running.dialogue.seen[-1].text == LONG_QUICK_REPLY
+    assert len(bot_api.sent_messages(CHAT_ID)) == 2
+
+
+@pytest.mark.db
+async def test_forged_button_data_is_not_fed_to_the_dialogue(running: Running, bot_api: FakeBotApi) -> None:
+    response = await running.client.post("/telegram/webhook", json=callback_update(3, "k:forged"), headers=headers())
+    assert response.status_code == 200
+    assert running.dialogue.seen == []
+    [answered] = bot_api.calls_to("answerCallbackQuery")
+    assert "만료" in answered.params["text"]
+
+
+@pytest.mark.db
+async def test_help_and_start_list_the_commands(running: Running, bot_api: FakeBotApi) -> None:
+    for i, command in enumerate(("/start", "/help"), start=1):
+        await running.client.post("/telegram/webhook", json=text_update(i, command), headers=headers())
+    sent = bot_api.sent_messages(CHAT_ID)
+    assert len(sent) == 2
+    for message in sent:
+        assert "/subscribe" in message["text"] and "/unsubscribe" in message["text"]
+    assert running.dialogue.seen == []
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    "given",
+    [None, "", "wrong-secret", SECRET + "x", SECRET[:-1]],
+    ids=["missing", "empty", "wrong", "longer", "prefix"],
+)
+async def test_forged_webhook_calls_change_nothing(running: Running, bot_api: FakeBotApi, given: str | None) -> None:
+    calls_before = len(bot_api.calls)
+    forged = [
+        text_update(10, "스마트공장 지원 조건이 뭐예요?"),
+        callback_update(11, "sub:스마트물류"),
+        text_update(12, "/subscribe"),
+    ]
+    for update in forged:
+        response = await running.client.post(
+            "/telegram/webhook", json=update, headers=headers(given) if given is not None else {}
+        )
+        assert response.status_code == 403
+    assert len(bot_api.calls) == calls_before  # nothing sent, no callback answered
+    assert running.dialogue.seen == []  # no dialogue state touched
+    assert await subscriber_count(running.services) == 0
+
+
+@pytest.mark.db
+async def test_webhook_refuses_everything_when_no_secret_is_configured(settings: Settings, bot_api: FakeBotApi) -> None:
+    configured = telegram_settings(settings, bot_api, secret=None)
+    services = await build_services(configured)
+    dialogue = RecordingDialogue()
+    services.dialogue = dialogue
+    app = create_app(configured, services)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    async with app.router.lifespan_context(app), client:
+        for given in ({}, headers(""), headers("anything")):
+            response = await client.post("/telegram/webhook", json=text_update(1, "안녕"), headers=given)
+            assert response.status_code == 403
+    await services.close()
+    assert dialogue.seen == []
+    assert bot_api.sent_messages() == []
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"update_id": "x"}', 400),
+        ('{"update_id": 1, "message": {"text": "한글 깨짐 \ud800"}}'.encode("utf-8", "surrogatepass"), 400),
+        (b'{"update_id": 5, "message": {"chat": 3}}', 400),
+        (b'{"update_id": 1, "pad": "' + b"a" * 70_000 + b'"}', 413),
+    ],
+)
+async def test_bad_bodies_get_clear_errors_and_the_service_keeps_running(
+    running: Running, bot_api: FakeBotApi, body: bytes, status: int
+) -> None:
+    response = await running.client.post(
+        "/telegram/webhook", content=body, headers={**headers(), "content-type": "application/json"}
+    )
+    assert response.status_code == status
+    assert running.dialogue.seen == []
+    ok = await running.client.post("/telegram/webhook", json=text_update(9, "다시"), headers=headers())
+    assert ok.status_code == 200
+    assert [m.text for m in running.dialogue.seen] == ["다시"]
+
+
+@pytest.mark.db
+async def test_subscribe_button_creates_a_telegram_subscriber_and_unsubscribe_ends_it(
+    running: Running, bot_api: FakeBotApi
+) -> None:
+    await running.client.post("/telegram/webhook", json=text_update(1, "/subscribe"), headers=headers())
+    [prompt] = bot_api.sent_messages(CHAT_ID)
+    assert "동의" in prompt["text"]
+    buttons = {b["text"]: b["callback_data"] for row in prompt["reply_markup"]["inline_keyboard"] for b in row}
+    assert "스마트물류" in buttons
+
+    await running.client.post("/telegram/webhook", json=callback_update(2, buttons["스마트물류"]), headers=headers())
+    assert bot_api.calls_to("answerCallbackQuery")
+    async with running.services.db.session() as session:
+        [subscriber] = (await session.scalars(select(Subscriber))).all()
+    assert (subscriber.channel, subscriber.address, subscriber.active) == ("telegram", str(CHAT_ID), True)
+    assert subscriber.topics == ["스마트물류"]
+    assert subscriber.consent_at is not None
+    assert "스마트물류" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+
+    await running.client.post("/telegram/webhook", json=text_update(3, "/topics"), headers=headers())
+    assert "스마트물류" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+
+    await running.client.post("/telegram/webhook", json=text_update(4, "/unsubscribe"), headers=headers())
+    assert "해지" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+    assert await running.services.subscriptions.topics_of("telegram", str(CHAT_ID)) == []
+    assert running.dialogue.seen == []
