@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.context import ContextStore, DbContextStore, MemoryContextStore
+from bot.dialogue import Dialogue
 from bot.ports import DialoguePort
 from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
@@ -12,6 +14,7 @@ from core.db import Database
 from core.settings import Settings
 from desk.service import DeskService
 from knowledge_base import load_knowledge_base
+from nlu.service import build_backend
 from notifier.bot_port import NotifierSubscriptionPort
 from notifier.subscriptions import SubscriptionService
 
@@ -26,7 +29,7 @@ class Services:
     desk: DeskService
     subscriptions: SubscriptionService
     subscription_port: NotifierSubscriptionPort
-    # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
+    # The dialogue every channel calls (None only in tests that build Services by hand).
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
 
@@ -59,6 +62,15 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     clock = clock or SystemClock()
     kb = load_knowledge_base(settings.kb_dir)
     subscriptions = SubscriptionService(db, clock)
+    subscription_port = NotifierSubscriptionPort(subscriptions)
+    context: ContextStore = (
+        DbContextStore(db, clock, settings.dialogue_context_ttl_s)
+        if settings.dialogue_context_store == "db"
+        else MemoryContextStore(clock, settings.dialogue_context_ttl_s)
+    )
+    dialogue = Dialogue(
+        kb, build_backend(settings), context, subscriptions=subscription_port, clock=clock, settings=settings
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -70,7 +82,8 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
             login_limit_per_min=settings.login_rate_limit_per_min,
         ),
         subscriptions=subscriptions,
-        subscription_port=NotifierSubscriptionPort(subscriptions),
+        subscription_port=subscription_port,
+        dialogue=dialogue,
     )
 
 

@@ -21,7 +21,7 @@ from bot.reply import Button, Card, Message, QuickReply, Reply
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 from core.text import compact, normalize_utterance
-from knowledge_base.schema import Program, Source, Team
+from knowledge_base.schema import INDUSTRIES, Program, Source, Team
 from knowledge_base.store import KnowledgeBase
 from nlu.types import INTENTS, Entity, NluBackend, NluResult
 
@@ -383,9 +383,8 @@ class Dialogue:
         return Reply(texts=(text,), quick_replies=quick, sources=(table.source.cite(),))
 
     def topics(self) -> list[str]:
-        """The 5 대표산업, as the KB's industry table names them (its rows but the total)."""
-        table = self.kb.tables.get("five_industries")
-        return [row.label for row in table.rows if compact(row.label) != "총계"] if table else []
+        """Alert topics offered as quick replies: the 5 대표산업 (then 전체)."""
+        return list(INDUSTRIES)
 
     async def _subscribe(self, turn: Turn) -> Reply:
         channel = self.kb.programs.get("alert_channel")

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
 
     # --- dialogue ------------------------------------------------------------------
     dialogue_context_ttl_s: int = 1800
+    # "memory": per-process LRU (one API process); "db": the dialogue_states table (several processes).
+    dialogue_context_store: Literal["memory", "db"] = "memory"
 
     # --- HTTP service ----------------------------------------------------------------
     host: str = "127.0.0.1"
