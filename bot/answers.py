@@ -158,13 +158,18 @@ def process(rules: CommonRules) -> str:
     )
 
 
-def ratio_payment(rules: CommonRules) -> str:
+def ratio_payment(rules: CommonRules, program: Program | None = None) -> str:
+    """The common rules; a program's own percentages (스마트공장: 총사업비의 20%) come first."""
+    own = [line for line in program.support if "%" in line] if program else []
+    if program and program.budget and any(part.percent is not None for part in program.budget.parts):
+        own.append(f"사업비 구성: {money.parts_text(program.budget)}")
     return join_lines(
-        "지원 비율과 지원금 지급",
+        f"[{program.name}]\n" + "\n".join(f"· {line}" for line in own) if program and own else "",
+        "지원 비율과 지원금 지급 (기업지원사업 공통)",
         f"· 지원 비율: {rules.support_ratio}",
         f"· 지원 한도: {rules.support_limit}",
         *(f"· {line}" for line in rules.payment),
-        cite(rules.source),
+        cite(*((program.source,) if program and own else ()), rules.source),
     )
 
 

@@ -33,6 +33,8 @@ RESTART_WORDS = frozenset({"처음으로", "처음", "취소", "그만", "메뉴
 MORE_WORDS = frozenset({"더보기", "더볼래", "다음", "더"})
 # Words that turn "지원사업 알려줘" into "which programs are there?" rather than one program.
 LIST_WORDS = ("뭐있", "뭐가있", "무슨", "어떤", "목록", "종류", "리스트", "전체", "모든", "뭐뭐")
+# Words that move a question about a program to its 2021 results (출범 이후 주요성과).
+PAST_WORDS = ("2021", "작년", "지난해", "21년", "실적", "성과")
 PAGE_SIZE = 5
 MAIN_PROGRAMS = (
     "innovation_5_industries",
@@ -123,7 +125,7 @@ class Dialogue:
             return self.program_list(state, page)
 
         nlu = await self._parse(text, extra)
-        named = self._named_program(nlu)
+        named = self._named_program(nlu, key)
         program_id = named or state.program_id
         turn = Turn(message=message, nlu=nlu, state=state, program_id=program_id, dialogue=self)
 
@@ -170,11 +172,17 @@ class Dialogue:
             return NluResult(text="", intent="greeting", confidence=1.0)
         return await self.nlu.parse(text)
 
-    def _named_program(self, nlu: NluResult) -> str | None:
-        for value in nlu.values("program"):
-            if value in self.kb.programs:
-                return value
-        return None
+    def _named_program(self, nlu: NluResult, key: str) -> str | None:
+        """The program the message names: the most specific one ('전기차 기술협업' names both the
+        EV program and its 기술협업 part), and its 2021 result when the question is about 2021."""
+        named = [value for value in dict.fromkeys(nlu.values("program")) if value in self.kb.programs]
+        if not named:
+            return None
+        children = [pid for pid in named if self.kb.programs[pid].parent in named]
+        chosen = children[0] if children else named[0]
+        if any(word in key for word in PAST_WORDS) and f"result_2021_{chosen}" in self.kb.programs:
+            return f"result_2021_{chosen}"
+        return chosen
 
     # ------------------------------------------------------------------ shared replies
     def _build_text(self, intent: str, program_id: str | None) -> str:
@@ -187,7 +195,7 @@ class Dialogue:
             "program_target": lambda: answers.target(kb, program),
             "program_schedule": lambda: answers.schedule(kb, program),
             "process": lambda: answers.process(kb.common_rules),
-            "ratio_payment": lambda: answers.ratio_payment(kb.common_rules),
+            "ratio_payment": lambda: answers.ratio_payment(kb.common_rules, program),
             "contact": lambda: answers.contact(kb, program) if program else answers.general_contact(kb),
             "location": lambda: answers.location(kb, program),
             "organization": lambda: answers.organization(kb.organization, kb),
@@ -396,7 +404,7 @@ class Dialogue:
                 answers.cite(channel.source) if channel else "",
             )
             return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
-        topic = (turn.message.extra or {}).get("topic")
+        topic = (turn.message.extra or {}).get("topic") or _topic_named(turn.nlu)
         if topic:
             topics = [topic]
             result = await self.subscriptions.subscribe(turn.message, topics, consent=True)
@@ -410,10 +418,14 @@ class Dialogue:
             *tuple(QuickReply(_label(t), f"{t} 알림 신청", {"intent": "subscribe", "topic": t}) for t in self.topics()),
             QuickReply(ALL_TOPICS, "전체 알림 신청", {"intent": "subscribe", "topic": ALL_TOPICS}),
         )
+        how = f"({channel.name}: {' → '.join(channel.how_to_apply)})" if channel and channel.how_to_apply else ""
         return Reply(
             texts=(
-                "어떤 분야의 지원사업 공고 알림을 받으시겠어요? "
-                "고르시면 알림 수신에 동의하신 것으로 보고 신청해 드려요.",
+                answers.join_lines(
+                    "어떤 분야의 지원사업 공고 알림을 받으시겠어요? "
+                    "고르시면 알림 수신에 동의하신 것으로 보고 신청해 드려요.",
+                    how,
+                ),
             ),
             quick_replies=quick,
             intent="subscribe",
@@ -585,6 +597,14 @@ def _asks_for_list(key: str) -> bool:
 
 def _overlap(a: str, b: str) -> int:
     return sum(1 for i in range(len(b) - 1) if b[i : i + 2] in a)
+
+
+def _topic_named(nlu: NluResult) -> str | None:
+    """'전기자동차 알림 신청' subscribes to that industry; '전체 알림' to everything."""
+    industries = [value for value in nlu.values("industry") if value in INDUSTRIES]
+    if industries:
+        return industries[0]
+    return ALL_TOPICS if ALL_TOPICS in compact(nlu.text) else None
 
 
 def _short_title(title: str) -> str:

@@ -6,6 +6,7 @@ from bot.context import MemoryContextStore
 from bot.flows import FlowRegistry, Turn
 from bot.ports import HandoffRequest, SubscriptionResult
 from bot.reply import Message, Reply
+from knowledge_base.schema import INDUSTRIES
 
 
 def msg(text: str, user: str = "u1", extra: dict[str, str] | None = None) -> Message:
@@ -160,7 +161,7 @@ async def test_subscribe_offers_topics_then_subscribes_through_the_port(make_dia
     dialogue = make_dialogue(subscriptions=port)
     offer = await dialogue.respond(msg("알림 신청"))
     labels = [q.label for q in offer.quick_replies]
-    assert labels == ["전기자동차", "관광레저", "전체"]
+    assert labels == [*INDUSTRIES, "전체"]
     pick = offer.quick_replies[0]
     done = await dialogue.respond(msg(pick.message, extra=pick.extra))
     assert port.calls == [("u1", ["전기자동차"], True)]
