@@ -355,7 +355,7 @@ class Dialogue:
         return self._general("process")
 
     async def _ratio_payment(self, turn: Turn) -> Reply:
-        return self._general("ratio_payment")
+        return self._general("ratio_payment", turn.program_id)
 
     async def _contact(self, turn: Turn) -> Reply:
         reply = self._general("contact", turn.program_id)

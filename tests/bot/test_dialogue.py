@@ -294,3 +294,10 @@ async def test_memory_store_is_bounded_lru(clock) -> None:
     assert len(store) == 2
     assert (await store.load("kakao", "b")).program_id is None
     assert (await store.load("kakao", "a")).program_id == "a"
+
+
+async def test_ratio_question_about_a_program_gives_its_own_percentages_first(make_dialogue) -> None:
+    reply = await make_dialogue().respond(msg("스마트공장 지원 비율"))
+    text = reply.texts[0]
+    assert text.index("[스마트공장 구축 지원사업]") < text.index("60%~75%")
+    assert "국비 1,250백만원(50%)" in text
