@@ -12,6 +12,7 @@ from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
+from desk.bot_port import DeskHandoffPort
 from desk.service import DeskService
 from knowledge_base import load_knowledge_base
 from nlu.service import build_backend
@@ -29,6 +30,8 @@ class Services:
     desk: DeskService
     subscriptions: SubscriptionService
     subscription_port: NotifierSubscriptionPort
+    # What the dialogue calls for "상담원 연결" and "신청할게요": consultations and intents in the desk.
+    handoff_port: DeskHandoffPort
     # The dialogue every channel calls (None only in tests that build Services by hand).
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
@@ -62,27 +65,36 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     clock = clock or SystemClock()
     kb = load_knowledge_base(settings.kb_dir)
     subscriptions = SubscriptionService(db, clock)
+    desk = DeskService(
+        db,
+        clock,
+        program_exists=lambda program_id: program_id in kb.programs,
+        login_limit_per_min=settings.login_rate_limit_per_min,
+    )
     subscription_port = NotifierSubscriptionPort(subscriptions)
+    handoff_port = DeskHandoffPort(desk)
     context: ContextStore = (
         DbContextStore(db, clock, settings.dialogue_context_ttl_s)
         if settings.dialogue_context_store == "db"
         else MemoryContextStore(clock, settings.dialogue_context_ttl_s)
     )
     dialogue = Dialogue(
-        kb, build_backend(settings), context, subscriptions=subscription_port, clock=clock, settings=settings
+        kb,
+        build_backend(settings),
+        context,
+        subscriptions=subscription_port,
+        handoff=handoff_port,
+        clock=clock,
+        settings=settings,
     )
     return Services(
         settings=settings,
         clock=clock,
         db=db,
-        desk=DeskService(
-            db,
-            clock,
-            program_exists=lambda program_id: program_id in kb.programs,
-            login_limit_per_min=settings.login_rate_limit_per_min,
-        ),
+        desk=desk,
         subscriptions=subscriptions,
         subscription_port=subscription_port,
+        handoff_port=handoff_port,
         dialogue=dialogue,
     )
 

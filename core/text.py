@@ -15,6 +15,9 @@ _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff]")
 # Anything that is neither a letter, a number nor ordinary punctuation: emoji, symbols.
 _SYMBOLS = re.compile(r"[^\w\s.,?!~%()\[\]/:+\-·&'\"]", re.UNICODE)
 
+# What `compact` drops: spaces and the separators people put inside names (스마트·공장, 스마트-공장).
+COMPACT_DROP = re.compile(r"[\s·.\-_/]")
+
 MAX_UTTERANCE_CHARS = 1000
 
 
@@ -45,7 +48,7 @@ def normalize_utterance(text: str | None, limit: int = MAX_UTTERANCE_CHARS) -> s
 
 def compact(text: str) -> str:
     """Matching key with no spaces and no dots: '스마트 공장' and '스마트공장' meet here."""
-    return re.sub(r"[\s·.\-_/]", "", normalize_utterance(text))
+    return COMPACT_DROP.sub("", normalize_utterance(text))
 
 
 def char_length(text: str) -> int:

@@ -64,7 +64,7 @@ def intent_rows(items: Sequence[ApplicationIntent]) -> list[list[object]]:
         [
             i.id,
             i.created_at.astimezone(KST).strftime("%Y-%m-%d %H:%M"),
-            i.company.name,
+            i.company.name if i.company else "(미확인)",
             i.program_id or "",
             i.announcement_ref or "",
             i.status,

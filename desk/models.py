@@ -104,6 +104,8 @@ class Consultation(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
     # For bot hand-offs: which chat channel it came from, so staff know where the person is.
     origin: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # sha256 of "channel:user_key": links a chat user's requests without storing their chat id.
+    requester_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The ORM adds "AND version = :old" to every UPDATE: a lost race raises, never overwrites.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
@@ -146,16 +148,20 @@ class ApplicationIntent(Base):
     __tablename__ = "application_intents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="RESTRICT"), index=True)
+    # None when a chat user said "신청할게요" before naming their company; staff link it later.
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="RESTRICT"), index=True, nullable=True
+    )
     program_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     announcement_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(8))
     note: Mapped[str] = mapped_column(Text, default="")
+    requester_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The ORM adds "AND version = :old" to every UPDATE: a lost race raises, never overwrites.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    company: Mapped[Company] = relationship(lazy="joined")
+    company: Mapped[Company | None] = relationship(lazy="joined")

@@ -277,7 +277,7 @@ class IntentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    company: CompanyRef
+    company: CompanyRef | None = Field(description="없으면 챗봇 사용자가 아직 기업을 밝히지 않음")
     program_id: str | None
     announcement_ref: str | None
     status: str

@@ -274,20 +274,23 @@ class DeskService:
         query = query.order_by(_order(column, sort.startswith("-")), Company.id)
         return await self._page(query, limit, offset)
 
+    async def find_company_by_name(self, name: str) -> Company | None:
+        """The oldest company with exactly this (display-cleaned) name."""
+        async with self.db.session() as session:
+            query = select(Company).where(Company.name == clean_display(name)[:100]).order_by(Company.id).limit(1)
+            return await session.scalar(query)
+
     async def find_or_create_company(self, actor: Staff | str, name: str) -> Company:
-        """The company with exactly this (display-cleaned) name, created when there is none."""
         cleaned = clean_display(name)[:100]
         if not cleaned:
             raise Invalid("기업 이름이 필요합니다")
-        async with self.db.session() as session:
-            existing = await session.scalar(
-                select(Company).where(Company.name == cleaned).order_by(Company.id).limit(1)
-            )
-            if existing is not None:
-                return existing
-        return await self.create_company(actor, CompanyCreate(name=cleaned))
+        existing = await self.find_company_by_name(cleaned)
+        return existing or await self.create_company(actor, CompanyCreate(name=cleaned))
 
     # --- consultations ------------------------------------------------------------------
+
+    def program_is_known(self, program_id: str) -> bool:
+        return self._program_exists is None or self._program_exists(program_id)
 
     def _check_programs(self, program_ids: Sequence[str]) -> None:
         if self._program_exists is None:
@@ -297,7 +300,12 @@ class DeskService:
             raise Invalid(f"지식베이스에 없는 사업 ID: {', '.join(unknown)}")
 
     async def create_consultation(
-        self, actor: Staff | str, data: ConsultationCreate, *, origin: str | None = None
+        self,
+        actor: Staff | str,
+        data: ConsultationCreate,
+        *,
+        origin: str | None = None,
+        requester_key: str | None = None,
     ) -> Consultation:
         self._check_programs(data.program_ids)
         async with self.db.session() as session:
@@ -313,6 +321,7 @@ class DeskService:
                 status=data.status,
                 staff_id=actor.id if isinstance(actor, Staff) else None,
                 origin=origin,
+                requester_key=requester_key,
                 version=1,
                 created_at=now,
                 updated_at=now,
@@ -428,16 +437,26 @@ class DeskService:
     # --- application intents ------------------------------------------------------------
 
     async def create_intent(
-        self, actor: Staff | str, data: IntentCreate, *, source: str = "staff"
+        self,
+        actor: Staff | str,
+        data: IntentCreate,
+        *,
+        source: str = "staff",
+        requester_key: str | None = None,
     ) -> ApplicationIntent:
         if data.program_id:
             self._check_programs([data.program_id])
         async with self.db.session() as session:
-            if await session.get(Company, data.company_id) is None:
+            if data.company_id is not None and await session.get(Company, data.company_id) is None:
                 raise Invalid("기업을 찾을 수 없습니다")
+            same_requester = (
+                ApplicationIntent.company_id == data.company_id
+                if data.company_id is not None
+                else ApplicationIntent.requester_key == requester_key
+            )
             existing = await session.scalar(
                 select(ApplicationIntent).where(
-                    ApplicationIntent.company_id == data.company_id,
+                    same_requester,
                     ApplicationIntent.program_id.is_(None)
                     if data.program_id is None
                     else ApplicationIntent.program_id == data.program_id,
@@ -494,7 +513,7 @@ class DeskService:
     async def list_intents(
         self, flt: IntentFilter, *, limit: int = 50, offset: int = 0, sort: IntentSort = "-created_at"
     ) -> Page[ApplicationIntent]:
-        query = select(ApplicationIntent).join(Company, Company.id == ApplicationIntent.company_id)
+        query = select(ApplicationIntent).outerjoin(Company, Company.id == ApplicationIntent.company_id)
         if flt.q and flt.q.strip():
             pattern = _like(flt.q)
             query = query.where(
@@ -591,3 +610,13 @@ class DeskService:
             raise StaleVersion("다른 사람이 먼저 수정했습니다. 새로 불러온 뒤 다시 저장하세요") from exc
         except IntegrityError as exc:
             raise Conflict(conflict_message) from exc
+
+    async def company_of_requester(self, requester_key: str) -> int | None:
+        """The company a chat user named in their latest hand-off, if any."""
+        async with self.db.session() as session:
+            return await session.scalar(
+                select(Consultation.company_id)
+                .where(Consultation.requester_key == requester_key)
+                .order_by(Consultation.created_at.desc(), Consultation.id.desc())
+                .limit(1)
+            )

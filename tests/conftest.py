@@ -16,7 +16,18 @@ from sqlalchemy import text
 from core.db import Database
 from core.settings import Settings
 
-SHARED_DIR = Path(os.environ.get("GOPA_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+
+def _find_shared_dir() -> Path:
+    """`shared/` lies beside the checkout (CI, /work/main) or beside a worktree's parent."""
+    if "GOPA_SHARED_DIR" in os.environ:
+        return Path(os.environ["GOPA_SHARED_DIR"])
+    for parent in Path(__file__).resolve().parents[1:]:
+        if (parent / "shared" / "seed").is_dir():
+            return parent / "shared"
+    return Path(__file__).resolve().parents[2] / "shared"
+
+
+SHARED_DIR = _find_shared_dir()
 
 
 @pytest.fixture
