@@ -16,6 +16,7 @@ from desk.bot_port import DeskHandoffPort
 from desk.service import DeskService
 from knowledge_base import load_knowledge_base
 from nlu.service import build_backend
+from nlu.types import NluBackend
 from notifier.bot_port import NotifierSubscriptionPort
 from notifier.subscriptions import SubscriptionService
 
@@ -59,7 +60,8 @@ class Services:
         await self.db.dispose()
 
 
-async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+async def build_services(settings: Settings, clock: Clock | None = None, *, nlu: NluBackend | None = None) -> Services:
+    """Everything, built once. `nlu` replaces the configured backend (tests inject a fake)."""
     db = Database(settings)
     await db.create_all()
     clock = clock or SystemClock()
@@ -80,7 +82,7 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
     )
     dialogue = Dialogue(
         kb,
-        build_backend(settings),
+        nlu or build_backend(settings),
         context,
         subscriptions=subscription_port,
         handoff=handoff_port,

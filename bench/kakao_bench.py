@@ -143,9 +143,7 @@ def _worker(port: int, requests: list[bytes], concurrency: int, start_at: float,
 
 def build_requests(port: int, count: int, users: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
-    return [
-        request_bytes(port, payload(rng.choice(QUESTIONS), f"user-{rng.randrange(users)}")) for _ in range(count)
-    ]
+    return [request_bytes(port, payload(rng.choice(QUESTIONS), f"user-{rng.randrange(users)}")) for _ in range(count)]
 
 
 def run_load(port: int, count: int, concurrency: int, workers: int, seed: int) -> dict[str, float]:

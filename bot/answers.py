@@ -106,7 +106,10 @@ def short_figures(program: Program) -> str:
 
 def support(kb: KnowledgeBase, program: Program) -> str:
     body = bullets(program.support) if program.support else program.summary
-    return join_lines(f"[{program.name}] 지원내용", body, cite(program.source))
+    figures = short_figures(program)
+    return join_lines(
+        f"[{program.name}] 지원내용", body, f"· 예산·규모: {figures}" if figures else "", cite(program.source)
+    )
 
 
 def target(kb: KnowledgeBase, program: Program) -> str:
@@ -147,14 +150,17 @@ def how_to_apply(kb: KnowledgeBase, program: Program) -> str:
     return bullets(program.how_to_apply) if program.how_to_apply else ""
 
 
-def process(rules: CommonRules) -> str:
+def process(rules: CommonRules, program: Program | None = None) -> str:
+    """The common 추진 절차; asked about one program, its own way to apply comes first."""
     steps = " → ".join(step.name for step in sorted(rules.process, key=lambda s: s.order))
+    own = program is not None and bool(program.how_to_apply)
     return join_lines(
+        f"[{program.name}] 신청 방법\n{bullets(program.how_to_apply)}" if own else "",
         f"기업지원사업 추진 절차 ({len(rules.process)}단계)",
         steps,
         f"· 평가: {rules.evaluation}",
         f"· 사업 수행: {rules.max_duration}",
-        cite(rules.source),
+        cite(*((program.source,) if own else ()), rules.source),
     )
 
 

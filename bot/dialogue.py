@@ -127,7 +127,7 @@ class Dialogue:
         nlu = await self._parse(text, extra)
         named = self._named_program(nlu, key)
         program_id = named or state.program_id
-        turn = Turn(message=message, nlu=nlu, state=state, program_id=program_id, dialogue=self)
+        turn = Turn(message=message, nlu=nlu, state=state, program_id=program_id, dialogue=self, named=named)
 
         flow = self.flows.get(state.flow)
         if flow is not None:
@@ -194,7 +194,7 @@ class Dialogue:
             "program_support": lambda: answers.support(kb, program),
             "program_target": lambda: answers.target(kb, program),
             "program_schedule": lambda: answers.schedule(kb, program),
-            "process": lambda: answers.process(kb.common_rules),
+            "process": lambda: answers.process(kb.common_rules, program),
             "ratio_payment": lambda: answers.ratio_payment(kb.common_rules, program),
             "contact": lambda: answers.contact(kb, program) if program else answers.general_contact(kb),
             "location": lambda: answers.location(kb, program),
@@ -352,7 +352,8 @@ class Dialogue:
         )
 
     async def _process(self, turn: Turn) -> Reply:
-        return self._general("process")
+        # Only a program named in this very message narrows the common process down.
+        return self._general("process", turn.named)
 
     async def _ratio_payment(self, turn: Turn) -> Reply:
         return self._general("ratio_payment", turn.program_id)

