@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from api.container import Services, build_services
@@ -22,6 +24,8 @@ from api.routers import (
 from core.privacy import configure_logging
 from core.settings import Settings, get_settings
 from desk.errors import DeskError
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -52,7 +56,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         secret_key=settings.secret_key.get_secret_value(),
         session_cookie="gopa_console",
         max_age=settings.session_max_age_s,
-        same_site="strict",
+        same_site="lax",
         https_only=settings.public_base_url.startswith("https://"),
     )
     app.add_exception_handler(DeskError, staff_api.desk_error_handler)
@@ -64,4 +68,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(staff_api.router, prefix="/api/v1")
     app.include_router(notifier_api.router, prefix="/api/v1")
     app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from bot import answers
 from bot.context import ContextStore, UserState
+from bot.eligibility_flow import EligibilityFlow
 from bot.flows import FlowRegistry, Turn
 from bot.ports import HandoffPort, HandoffRequest, SubscriptionPort
 from bot.reply import Button, Card, Message, QuickReply, Reply
@@ -99,6 +100,8 @@ class Dialogue:
         missing = set(INTENTS) - set(self._handlers)
         if missing:
             raise ValueError(f"no dialogue handler for intents: {sorted(missing)}")
+        if self.flows.for_intent("eligibility") is None:
+            self.flows.register(EligibilityFlow())
         if handoff is not None and self.flows.get(HANDOFF_FLOW) is None:
             self.flows.register(HandoffFlow())
         # The KB never changes while the process runs: texts are built once per (intent, program).

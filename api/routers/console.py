@@ -1,5 +1,394 @@
-"""Router: console (being built)."""
+"""Staff console: server-rendered pages (Jinja2 + htmx, no build step).
 
-from fastapi import APIRouter
+Every form carries the session's CSRF token; pages need a console session (login below).
+Logic lives in desk.service; this module turns forms into schema objects and back.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from pydantic import ValidationError
+
+from api.deps import SESSION_STAFF_KEY, ServicesDep, current_staff
+from core.clock import KST
+from desk import charts
+from desk.auth import Staff
+from desk.errors import DeskError, RateLimited
+from desk.models import CATEGORIES, CHANNELS, CONSULTATION_STATUSES, INDUSTRIES, INTENT_STATUSES
+from desk.schemas import CompanyCreate, ConsultationCreate, ConsultationUpdate, IntentUpdate
+from desk.service import ConsultationFilter, IntentFilter
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+def _kst(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return moment.astimezone(KST).strftime(fmt) if moment else ""
+
+
+templates.env.filters["kst"] = _kst
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+CSRF_KEY = "csrf"
+PAGE_SIZE = 25
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF_KEY)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_KEY] = token
+    return token
+
+
+async def check_csrf(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    expected = request.session.get(CSRF_KEY, "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+        raise HTTPException(403, detail="CSRF 토큰이 맞지 않습니다. 페이지를 새로 고친 뒤 다시 시도하세요")
+
+
+async def console_staff(request: Request, staff: Annotated[Staff | None, Depends(current_staff)]) -> Staff:
+    if staff is None:
+        raise HTTPException(303, headers={"Location": "/console/login?" + urlencode({"next": request.url.path})})
+    return staff
+
+
+ConsoleStaff = Annotated[Staff, Depends(console_staff)]
+Csrf = Depends(check_csrf)
+
+
+def render(request: Request, name: str, staff: Staff | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        f"console/{name}",
+        {
+            "staff": staff,
+            "csrf_token": csrf_token(request),
+            "channels": CHANNELS,
+            "categories": CATEGORIES,
+            "consultation_statuses": CONSULTATION_STATUSES,
+            "intent_statuses": INTENT_STATUSES,
+            "industries": INDUSTRIES,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+FIELD_LABELS = {
+    "name": "기업명",
+    "brn": "사업자등록번호",
+    "industry": "업종",
+    "employees": "종업원 수",
+    "location": "소재지",
+    "contact_name": "담당자",
+    "contact_phone": "연락처",
+    "occurred_at": "상담 일시",
+    "channel": "상담 경로",
+    "categories": "상담 분야",
+    "program_ids": "논의 사업",
+    "notes": "상담 내용",
+    "follow_up_on": "후속 조치일",
+    "status": "상태",
+    "version": "버전",
+}
+
+
+def errors_of(exc: ValidationError) -> list[str]:
+    messages = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = error["msg"].removeprefix("Value error, ")
+        label = FIELD_LABELS.get(field, field)
+        messages.append(f"{label}: {message}" if label else message)
+    return messages
+
+
+def _safe_next(target: str) -> str:
+    # Only paths inside the console: never an open redirect to another site.
+    return target if target.startswith("/console") and not target.startswith("//") else "/console/"
+
+
+# --- login -----------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/console/") -> HTMLResponse:
+    return render(request, "login.html", None, next=_safe_next(next))
+
+
+@router.post("/login", dependencies=[Csrf])
+async def login(
+    request: Request,
+    services: ServicesDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=300)] = "/console/",
+) -> Response:
+    ip = request.client.host if request.client else "unknown"
+    try:
+        staff = await services.desk.login(ip, username, password)
+    except RateLimited as exc:
+        return render(request, "login.html", None, 429, error=str(exc), next=_safe_next(next), username=username)
+    if staff is None:
+        error = "아이디 또는 비밀번호가 맞지 않습니다"
+        return render(request, "login.html", None, 401, error=error, next=_safe_next(next), username=username)
+    request.session.clear()
+    request.session[SESSION_STAFF_KEY] = staff.id
+    csrf_token(request)  # a fresh token per login session
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", dependencies=[Csrf])
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/console/login", status_code=303)
+
+
+# --- dashboard -------------------------------------------------------------------------------
+
+
+@router.get("/")
+async def dashboard(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    desk = services.desk
+    per_category = await desk.consultations_per_category_month(6)
+    handoffs = await desk.handoffs_per_month(6)
+    return render(
+        request,
+        "dashboard.html",
+        staff,
+        inbox_count=await desk.inbox_count(),
+        category_chart=Markup(charts.stacked_bars("월별 분야별 상담 건수", per_category, CATEGORIES)),
+        handoff_chart=Markup(charts.bars("월별 챗봇 상담 신청", handoffs, "챗봇 상담 신청")),
+    )
+
+
+# --- companies (search-as-you-type) -------------------------------------------------------------
+
+
+@router.get("/companies/options")
+async def company_options(
+    request: Request,
+    services: ServicesDep,
+    staff: ConsoleStaff,
+    company_name: Annotated[str, Query(max_length=100)] = "",
+) -> HTMLResponse:
+    """htmx fragment: matching companies for the <datalist> and a hint whether the name is new."""
+    page = await services.desk.search_companies(company_name, limit=10) if company_name.strip() else None
+    exact = await services.desk.find_company_by_name(company_name) if company_name.strip() else None
+    return render(
+        request, "_company_options.html", staff, companies=page.items if page else [], exact=exact, typed=company_name
+    )
+
+
+# --- consultations -----------------------------------------------------------------------------
+
+
+def _date_or_none(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/consultations")
+async def consultations(
+    request: Request,
+    services: ServicesDep,
+    staff: ConsoleStaff,
+    q: Annotated[str, Query(max_length=100)] = "",
+    status: str = "",
+    channel: str = "",
+    category: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    flt = ConsultationFilter(
+        q=q or None,
+        status=status if status in CONSULTATION_STATUSES else None,
+        channel=channel if channel in CHANNELS else None,
+        category=category if category in CATEGORIES else None,
+        date_from=_date_or_none(date_from),
+        date_to=_date_or_none(date_to),
+    )
+    result = await services.desk.list_consultations(flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    return render(
+        request,
+        "consultations.html",
+        staff,
+        result=result,
+        flt=flt,
+        q=q,
+        page=page,
+        pages=max(1, -(-result.total // PAGE_SIZE)),
+        query=urlencode(params),
+        created=request.query_params.get("created"),
+    )
+
+
+def _blank_form(services: ServicesDep) -> dict[str, Any]:
+    now = services.clock.now().astimezone(KST)
+    return {"occurred_at": now.strftime("%Y-%m-%dT%H:%M"), "channel": "현장데스크", "status": "신규", "categories": []}
+
+
+@router.get("/consultations/new")
+async def new_consultation(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    return render(request, "consultation_new.html", staff, form=_blank_form(services), errors=[])
+
+
+def _aware(local: str) -> str | None:
+    """'2026-11-16T10:30' typed in the console is Seoul time."""
+    if not local:
+        return None
+    return f"{local}:00+09:00" if len(local) == 16 else f"{local}+09:00"
+
+
+@router.post("/consultations/new", dependencies=[Csrf])
+async def create_consultation(request: Request, services: ServicesDep, staff: ConsoleStaff) -> Response:
+    form = await request.form()
+    values = {key: form.get(key, "") for key in form if key != "categories"}
+    values["categories"] = form.getlist("categories")
+    values["program_ids"] = [p for p in form.getlist("program_ids") if p]
+    errors: list[str] = []
+    company_name = str(values.get("company_name", "")).strip()
+    desk = services.desk
+    company = await desk.find_company_by_name(company_name) if company_name else None
+    try:
+        new_company = None
+        if company is None:
+            new_company = CompanyCreate(
+                name=company_name,
+                brn=values.get("brn") or None,
+                industry=values.get("industry") or None,
+                employees=values.get("employees") or None,
+                location=values.get("location") or None,
+                contact_name=values.get("contact_name") or None,
+                contact_phone=values.get("contact_phone") or None,
+                contact_consent=values.get("contact_consent") == "on",
+            )
+        consultation = ConsultationCreate(
+            company_id=company.id if company else 1,
+            occurred_at=_aware(str(values.get("occurred_at", ""))),
+            channel=values.get("channel") or "현장데스크",
+            categories=values["categories"],
+            program_ids=values["program_ids"],
+            notes=values.get("notes", ""),
+            follow_up_on=values.get("follow_up_on") or None,
+            status=values.get("status") or "신규",
+        )
+    except ValidationError as exc:
+        errors = errors_of(exc)
+    if not errors:
+        try:
+            if new_company is not None:
+                company = await desk.create_company(staff, new_company)
+            assert company is not None
+            created = await desk.create_consultation(staff, consultation.model_copy(update={"company_id": company.id}))
+        except DeskError as exc:
+            errors = [str(exc)]
+    if errors:
+        return render(request, "consultation_new.html", staff, 422, form=values, errors=errors)
+    return RedirectResponse(f"/console/consultations?created={created.id}", status_code=303)
+
+
+@router.get("/consultations/{consultation_id}")
+async def consultation_detail(
+    request: Request, consultation_id: int, services: ServicesDep, staff: ConsoleStaff
+) -> HTMLResponse:
+    try:
+        consultation = await services.desk.get_consultation(consultation_id)
+    except DeskError as exc:
+        raise HTTPException(404, detail=str(exc)) from exc
+    return render(request, "consultation_detail.html", staff, c=consultation, errors=[], saved=False)
+
+
+@router.post("/consultations/{consultation_id}", dependencies=[Csrf])
+async def update_consultation(
+    request: Request, consultation_id: int, services: ServicesDep, staff: ConsoleStaff
+) -> Response:
+    form = await request.form()
+    errors: list[str] = []
+    status_code = 200
+    try:
+        update = ConsultationUpdate(
+            version=form.get("version") or 0,
+            status=form.get("status") or None,
+            categories=form.getlist("categories") or None,
+            notes=form.get("notes", ""),
+            follow_up_on=form.get("follow_up_on") or None,
+        )
+        await services.desk.update_consultation(staff, consultation_id, update)
+    except ValidationError as exc:
+        errors, status_code = errors_of(exc), 422
+    except DeskError as exc:
+        errors, status_code = [str(exc)], 409
+    back = form.get("back")
+    if not errors and isinstance(back, str) and back.startswith("/console/"):
+        return RedirectResponse(back, status_code=303)
+    consultation = await services.desk.get_consultation(consultation_id)
+    return render(
+        request, "consultation_detail.html", staff, status_code, c=consultation, errors=errors, saved=not errors
+    )
+
+
+# --- hand-off inbox ------------------------------------------------------------------------------
+
+
+@router.get("/inbox")
+async def inbox(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    desk = services.desk
+    new = await desk.list_consultations(ConsultationFilter(channel="챗봇", status="신규"), limit=100)
+    doing = await desk.list_consultations(ConsultationFilter(channel="챗봇", status="진행"), limit=100)
+    return render(request, "inbox.html", staff, new=new, doing=doing)
+
+
+# --- intents board -------------------------------------------------------------------------------
+
+
+@router.get("/intents")
+async def intents(
+    request: Request, services: ServicesDep, staff: ConsoleStaff, q: Annotated[str, Query(max_length=100)] = ""
+) -> HTMLResponse:
+    page = await services.desk.list_intents(IntentFilter(q=q or None), limit=500)
+    columns = {status: [i for i in page.items if i.status == status] for status in INTENT_STATUSES}
+    return render(request, "intents.html", staff, columns=columns, q=q, total=page.total)
+
+
+@router.post("/intents/{intent_id}", dependencies=[Csrf])
+async def update_intent(request: Request, intent_id: int, services: ServicesDep, staff: ConsoleStaff) -> Response:
+    form = await request.form()
+    try:
+        update = IntentUpdate(version=form.get("version") or 0, status=form.get("status") or None)
+        await services.desk.update_intent(staff, intent_id, update)
+    except (ValidationError, DeskError) as exc:
+        message = errors_of(exc)[0] if isinstance(exc, ValidationError) else str(exc)
+        return RedirectResponse("/console/intents?" + urlencode({"error": message}), status_code=303)
+    return RedirectResponse("/console/intents", status_code=303)
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+@router.get("/exports")
+async def exports(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    today = services.clock.now().astimezone(KST).date()
+    return render(
+        request, "exports.html", staff, date_from=(today - timedelta(days=30)).isoformat(), date_to=today.isoformat()
+    )

@@ -246,12 +246,11 @@ async def test_apply_intent_is_recorded_for_the_program_in_context(make_dialogue
     assert "I-1" in reply.texts[0]
 
 
-async def test_eligibility_placeholder_gives_target_and_a_person_not_a_verdict(make_dialogue) -> None:
+async def test_eligibility_intent_starts_the_eligibility_questions(make_dialogue) -> None:
     dialogue = make_dialogue()
     reply = await dialogue.respond(msg("시험분석비 우리도 받을수있나요"))
-    assert "김포시 중소제조업" in reply.texts[0]
-    assert reply.handoff
-    assert "대상입니다" not in reply.texts[0]
+    assert "어디에 있나요" in reply.texts[0]
+    assert "김포 외 지역" in [q.label for q in reply.quick_replies]
 
 
 class EchoFlow:

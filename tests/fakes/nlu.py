@@ -27,7 +27,12 @@ KEYWORDS: tuple[tuple[str, str], ...] = (
     ("알려줘", "program_overview"),
     ("지원사업", "program_overview"),
 )
-PROGRAMS = {"시험분석": "test_analysis", "스마트공장": "smart_factory", "현장데스크": "field_desk"}
+PROGRAMS = {
+    "시험분석": "test_analysis",
+    "스마트공장": "smart_factory",
+    "현장데스크": "field_desk",
+    "콤프레샤": "compressor_replacement",
+}
 
 
 class KeywordNlu:

@@ -1,0 +1,147 @@
+import re
+
+import httpx
+import pytest
+
+from bot.ports import HandoffRequest
+from core.settings import Settings
+from tests.desk.helpers import STAFF_PASSWORD, client_for, running_app
+
+pytestmark = pytest.mark.db
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "every console form carries a CSRF token"
+    return match.group(1)
+
+
+async def _login(client: httpx.AsyncClient, username: str = "desk1", password: str = STAFF_PASSWORD) -> httpx.Response:
+    page = await client.get("/console/login")
+    return await client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf_token": _csrf(page.text), "next": "/console/"},
+    )
+
+
+async def test_console_requires_login_and_csrf(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        async with client_for(app) as client:
+            redirect = await client.get("/console/consultations")
+            assert redirect.status_code == 303 and redirect.headers["location"].startswith("/console/login")
+            login_page = await client.get("/console/login")
+            no_csrf = await client.post("/console/login", data={"username": "desk1", "password": STAFF_PASSWORD})
+            assert no_csrf.status_code == 403
+            wrong = await _login(client, password="wrong password")
+            assert wrong.status_code == 401 and "맞지 않습니다" in wrong.text
+            assert "<label" in login_page.text and 'for="username"' in login_page.text
+            ok = await _login(client)
+            assert ok.status_code == 303 and ok.headers["location"] == "/console/"
+            dashboard = await client.get("/console/")
+            assert dashboard.status_code == 200 and "<svg" in dashboard.text
+            evil = await client.post("/console/logout", data={"csrf_token": "forged"})
+            assert evil.status_code == 403
+            out = await client.post("/console/logout", data={"csrf_token": _csrf(dashboard.text)})
+            assert out.status_code == 303
+            assert (await client.get("/console/")).status_code == 303
+
+
+async def test_login_rate_limit_in_the_console(settings: Settings) -> None:
+    settings = settings.model_copy(update={"login_rate_limit_per_min": 2})
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        async with client_for(app) as client:
+            assert (await _login(client, password="nope-nope-1")).status_code == 401
+            assert (await _login(client, password="nope-nope-2")).status_code == 401
+            limited = await _login(client)
+            assert limited.status_code == 429 and "너무 많습니다" in limited.text
+
+
+async def test_record_a_consultation_for_a_new_company_then_see_a_handoff(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        async with client_for(app) as client:
+            await _login(client)
+            form = await client.get("/console/consultations/new")
+            token = _csrf(form.text)
+            hint = await client.get("/console/companies/options", params={"company_name": "누리정밀"})
+            assert "새 기업으로 등록됩니다" in hint.text
+            bad = await client.post(
+                "/console/consultations/new",
+                data={
+                    "csrf_token": token,
+                    "company_name": "누리정밀",
+                    "brn": "124-81-00997",
+                    "categories": ["금융"],
+                    "occurred_at": "2026-11-16T10:30",
+                },
+            )
+            assert bad.status_code == 422 and "사업자등록번호" in bad.text and 'value="누리정밀"' in bad.text
+            saved = await client.post(
+                "/console/consultations/new",
+                data={
+                    "csrf_token": token,
+                    "company_name": "누리정밀",
+                    "brn": "124-81-00998",
+                    "industry": "지능형기계",
+                    "location": "김포시 양촌읍",
+                    "categories": ["금융", "스마트공장"],
+                    "occurred_at": "2026-11-16T10:30",
+                    "channel": "현장데스크",
+                    "notes": "스마트공장 자금 문의",
+                },
+            )
+            assert saved.status_code == 303, saved.text
+            listing = await client.get("/console/consultations", params={"q": "누리"})
+            assert "누리정밀" in listing.text and "2026-11-16 10:30" in listing.text
+            known = await client.get("/console/companies/options", params={"company_name": "누리"})
+            assert '<option value="누리정밀">' in known.text
+
+            await services.handoff_port.create_handoff(
+                HandoffRequest(
+                    channel="kakao",
+                    user_key="k1",
+                    company_name="한강물류",
+                    contact="010-3333-4444",
+                    topic="수출 바우처 상담",
+                )
+            )
+            inbox = await client.get("/console/inbox")
+            assert "한강물류" in inbox.text and "수출 바우처 상담" in inbox.text
+            consultation_id = int(re.search(r"/console/consultations/(\d+)", inbox.text).group(1))
+            start = await client.post(
+                f"/console/consultations/{consultation_id}",
+                data={
+                    "csrf_token": token,
+                    "version": "1",
+                    "status": "진행",
+                    "categories": ["기타"],
+                    "notes": "x",
+                    "back": "/console/inbox",
+                },
+            )
+            assert start.status_code == 303
+            stale = await client.post(
+                f"/console/consultations/{consultation_id}",
+                data={"csrf_token": token, "version": "1", "status": "완료", "categories": ["기타"], "notes": "y"},
+            )
+            assert stale.status_code == 409 and "먼저 수정" in stale.text
+
+
+async def test_intents_board_moves_a_card(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        await services.handoff_port.record_intent("telegram", "t1", "smart_factory", "누리정밀")
+        async with client_for(app) as client:
+            await _login(client)
+            board = await client.get("/console/intents")
+            assert "누리정밀" in board.text
+            intent_id = re.search(r'action="/console/intents/(\d+)"', board.text).group(1)
+            moved = await client.post(
+                f"/console/intents/{intent_id}",
+                data={"csrf_token": _csrf(board.text), "version": "1", "status": "신청예정"},
+            )
+            assert moved.status_code == 303
+            intent = await services.desk.get_intent(int(intent_id))
+            assert intent.status == "신청예정" and intent.version == 2

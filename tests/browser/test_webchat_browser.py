@@ -1,0 +1,183 @@
+"""The web chat in Debian's Chromium (Playwright, headless) against the app served by uvicorn.
+
+Screenshots go to artifacts/screenshots/ (desktop and 360 px wide). A missing Chromium fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from api.app import create_app
+from api.container import Services, build_services
+from bot.context import MemoryContextStore
+from bot.dialogue import Dialogue
+from core.clock import FixedClock
+from core.settings import Settings
+from knowledge_base import load_knowledge_base
+from tests.fakes.nlu import KeywordNlu
+
+pytestmark = [pytest.mark.browser, pytest.mark.db]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    services = await build_services(settings)
+    if services.dialogue is None:
+        # The container has no NLU wired yet: the real dialogue over the real KB with keyword NLU.
+        clock = FixedClock(datetime(2022, 6, 1, 1, 0, tzinfo=UTC))
+        services.dialogue = Dialogue(
+            load_knowledge_base(settings.kb_dir),
+            KeywordNlu(),
+            MemoryContextStore(clock, settings.dialogue_context_ttl_s),
+            services.subscription_port,
+            clock=clock,
+            settings=settings,
+        )
+    yield services
+    await services.close()
+
+
+@pytest.fixture
+async def base_url(settings: Settings, services: Services) -> AsyncIterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, services), log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+def chromium() -> Path:
+    # A missing browser fails the run: a skipped browser test would hide a broken page.
+    assert CHROMIUM.exists(), "Debian's chromium is missing: scripts/provision/chromium.sh installs it"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def bot_rows(page: Page):
+    return page.locator("#chat-log .row.bot")
+
+
+async def ask(page: Page, text: str) -> None:
+    """Type like a keyboard user and press Enter; wait for the bot's next row."""
+    before = await bot_rows(page).count()
+    await page.locator("#chat-input").fill(text)
+    await page.locator("#chat-input").press("Enter")
+    await expect(bot_rows(page)).to_have_count(before + 1)
+
+
+async def tap(page: Page, name: str) -> None:
+    before = await bot_rows(page).count()
+    await bot_rows(page).last.get_by_role("button", name=name, exact=True).click()
+    await expect(bot_rows(page)).to_have_count(before + 1)
+
+
+async def shot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+
+
+async def test_web_chat_conversation_on_desktop(browser: Browser, base_url: str) -> None:
+    page = await browser.new_page(viewport={"width": 1280, "height": 860}, locale="ko-KR")
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(base_url + "/")
+    await expect(page.get_by_role("heading", name="김포 기업지원 챗봇")).to_be_visible()
+    await expect(page.get_by_label("질문 입력")).to_be_visible()
+    log = page.get_by_role("log", name="대화 내용")
+    await expect(log).to_have_attribute("aria-live", "polite")
+
+    await ask(page, "스마트공장 지원 조건이 뭐예요?")
+    answer = bot_rows(page).last
+    await expect(answer).to_contain_text("스마트공장 구축 지원사업")
+    await expect(answer).to_contain_text("출처: 김포산업진흥원 2022년 주요업무계획")
+    await expect(page.locator("#chat-input")).to_be_focused()
+    await expect(page.locator("#chat-log .row.user").last).to_contain_text("스마트공장 지원 조건이 뭐예요?")
+
+    await tap(page, "신청대상")
+    await expect(bot_rows(page).last).to_contain_text("지원대상")
+    # Chips of an answered turn can no longer be pressed twice.
+    await expect(bot_rows(page).nth(-2).get_by_role("button", name="신청대상", exact=True)).to_be_disabled()
+
+    await ask(page, "스마트공장 받을 수 있나요?")
+    await expect(bot_rows(page).last).to_contain_text("지원대상")
+
+    await ask(page, "지원사업 목록")
+    carousel = bot_rows(page).last.locator(".carousel")
+    await expect(carousel.locator("article.card")).to_have_count(5)
+    await expect(carousel).to_have_attribute("aria-label", "카드 5개, 옆으로 넘겨 보세요")
+    scroll_width, client_width = await carousel.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert scroll_width > client_width  # the cards scroll sideways
+    await shot(page, "webchat-desktop.png")
+
+    await ask(page, "알림 신청")
+    await expect(bot_rows(page).last).to_contain_text("알림")
+    await tap(page, "스마트물류")
+    await expect(bot_rows(page).last).to_contain_text("텔레그램")
+    await shot(page, "webchat-desktop-subscribe.png")
+    assert errors == []
+
+
+async def test_web_chat_on_a_360px_phone_with_the_keyboard_only(browser: Browser, base_url: str) -> None:
+    context = await browser.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="ko-KR"
+    )
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    await page.goto(base_url + "/")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360  # nothing forces sideways scrolling of the page
+
+    await page.keyboard.press("Tab")  # the skip link comes first
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#chat-input")).to_be_focused()
+    await page.keyboard.type("현장데스크 상담 신청")
+    await page.keyboard.press("Enter")
+    await expect(bot_rows(page)).to_have_count(2)
+    await expect(bot_rows(page).last).to_contain_text("현장데스크")
+    await expect(bot_rows(page).last.get_by_role("link", name="전화하기")).to_have_attribute("href", "tel:07042694084")
+
+    await ask(page, "지원사업 목록")
+    await expect(bot_rows(page).last.locator("article.card").first).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360
+    await shot(page, "webchat-360px.png")
+    await context.close()
