@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(eligibility.router, prefix="/api/v1")
     app.include_router(staff_api.router, prefix="/api/v1")
     app.include_router(notifier_api.router, prefix="/api/v1")
+    app.include_router(notifier_api.public_router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

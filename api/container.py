@@ -15,9 +15,11 @@ from core.settings import Settings
 from desk.bot_port import DeskHandoffPort
 from desk.service import DeskService
 from knowledge_base import load_knowledge_base
+from knowledge_base.schema import CATEGORIES, INDUSTRIES
 from nlu.service import build_backend
 from nlu.types import NluBackend
 from notifier.bot_port import NotifierSubscriptionPort
+from notifier.runtime import NotifierService
 from notifier.subscriptions import SubscriptionService
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class Services:
     desk: DeskService
     subscriptions: SubscriptionService
     subscription_port: NotifierSubscriptionPort
+    notifier: NotifierService
     # What the dialogue calls for "상담원 연결" and "신청할게요": consultations and intents in the desk.
     handoff_port: DeskHandoffPort
     # The dialogue every channel calls (None only in tests that build Services by hand).
@@ -39,6 +42,7 @@ class Services:
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
+        await self.notifier.start()
         if self.settings.telegram_bot_token is not None and self.telegram is None:
             try:
                 bot = build_telegram(self)
@@ -52,6 +56,7 @@ class Services:
 
     async def stop(self) -> None:
         """Stop background work; safe to call twice."""
+        await self.notifier.stop()
         if self.telegram is not None:
             await self.telegram.stop()
             self.telegram = None
@@ -66,7 +71,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
     await db.create_all()
     clock = clock or SystemClock()
     kb = load_knowledge_base(settings.kb_dir)
-    subscriptions = SubscriptionService(db, clock)
+    subscriptions = SubscriptionService(db, clock, [*INDUSTRIES, *CATEGORIES])
     desk = DeskService(
         db,
         clock,
@@ -96,6 +101,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         desk=desk,
         subscriptions=subscriptions,
         subscription_port=subscription_port,
+        notifier=NotifierService(db, settings, clock),
         handoff_port=handoff_port,
         dialogue=dialogue,
     )

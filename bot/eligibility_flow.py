@@ -41,6 +41,9 @@ OUTCOME_MARK = {"신청 가능": "✅", "확인 필요": "❓", "불가": "❌"}
 WHY_PREFIX = "판정 근거:"
 # Intents that mean "I am asking something else now" when an answer carries no fact.
 STAY_INTENTS = frozenset({"eligibility", "out_of_scope", "greeting", "help", "thanks"})
+# While a question is pending, an answer with no fact leaves the flow only when the NLU is this
+# sure it is another question (answers like "경기도요" score 0.5 on some unrelated intent).
+LEAVE_CONFIDENCE = 0.8
 KAKAO_SUMMARY_LIMIT = 900
 RESTART = QuickReply("처음으로", "처음으로", {"action": "restart"})
 DONT_KNOW = QuickReply("잘 모르겠어요", "잘 모르겠어요")
@@ -109,7 +112,8 @@ class EligibilityFlow:
                     slots["focus"] = named
                 return self._next(turn, found)
             asked = slots.get("asking")
-            if asked is None or turn.nlu.intent not in STAY_INTENTS:
+            other = turn.nlu.intent not in STAY_INTENTS and turn.nlu.confidence >= LEAVE_CONFIDENCE
+            if asked is None or other or turn.nlu.values("program"):
                 return None
             return self._question(turn, asked, prefix="죄송해요, 답을 알아듣지 못했어요. ")
         _merge(slots, found)

@@ -31,17 +31,20 @@ _ALONE = re.compile(r"혼자|1인\s*(기업|사업|회사)|나\s*혼자")
 YES_NO_FACTS = frozenset(
     {"in_gimpo", "is_manufacturer", "is_sme", "prior_ev_2021", "mss_smart_factory_selected", "consortium"}
 )
-_NEGATION = r"(아니|아녜|아님|않|안\s*(해|했|하|됐|되|돼)|없|못|미선정|탈락|떨어)"
+_NEGATION = r"(아니|아뇨|아녜|아님|않|안\s*(해|했|하|됐|되|돼)|없|못|미선정|탈락|떨어)"
 _YES = re.compile(
     r"^(네|예|응|어|맞아요?|맞습니다|그렇습니다|그래요|있어요|했어요|참여했어요|됐어요|선정됐어요|ㅇㅇ|yes)"
 )
 _NO = re.compile(r"^(아니요|아뇨|아니오|아니|아니에요|없어요|없습니다|안\s*했어요|못\s*했어요|no)")
+_DONE = re.compile(r"(했어|했습니다|됐어|됐습니다|있어요|있습니다|맞아|맞습니다|그래요)")
 _DONT_KNOW = re.compile(r"(모르|몰라|글쎄|확실하지|잘\s*모)")
 
 _MANUFACTURING = re.compile(r"(?:(?P<what>[가-힣a-z0-9]{1,12})\s*)?제조")
 _FILLERS = frozenset({"업종", "저희", "우리", "회사", "직원", "그냥", "일반", "저흰", "우린"})
 _ENDINGS = ("데", "고", "며", "요", "다", "서", "명", "인", "은", "는", "이", "가", "도")
 _NOT_MANUFACTURING = re.compile(r"제조\S*\s*(업)?\s*(은|이|는)?\s*" + _NEGATION)
+# Manufacturing work named without the word 제조, read only as the answer to "어떤 업종인가요?".
+_MAKING = re.compile(r"(사출|가공|금형|주조|주물|도금|용접|프레스|열처리|도장|생산|공장|성형|절삭|조립)")
 _OTHER_INDUSTRY = re.compile(
     r"(서비스업|도소매|도매|소매|유통업|음식점|요식업|숙박업|운수업|운송업|물류업|건설업|소프트웨어|it\s*기업"
     r"|무역업|쇼핑몰|컨설팅업)"
@@ -178,9 +181,9 @@ def _negated(text: str, start: int) -> bool:
 
 
 def _yes_no(text: str) -> bool | None:
-    if _NO.search(text):
+    if _NO.search(text) or re.search(_NEGATION, text):
         return False
-    if _YES.search(text):
+    if _YES.search(text) or _DONE.search(text):
         return True
     return None
 
@@ -226,6 +229,9 @@ def extract(raw: str, regions: Regions, industries: list[str], expecting: str | 
     if consortium:
         out.values["consortium"] = not (_negated(text, consortium.start()) or "단독" in text)
 
+    if expecting == "is_manufacturer" and "is_manufacturer" not in out.values and _MAKING.search(text):
+        out.values["is_manufacturer"] = True
+        out.values["industry"] = text[:40]
     if expecting and expecting not in out.values and not (expecting == "small_workforce" and "employees" in out.values):
         _answer_expected(text, expecting, out)
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -58,6 +58,9 @@ FACT_LABELS: dict[str, str] = {
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+M = TypeVar("M", bound=_Strict)
 
 
 class RuleSource(_Strict):
@@ -211,15 +214,32 @@ class UnknownFactValue(ValueError):
     """A fact value the rules cannot read (e.g. a 대표산업 that is not one of the five)."""
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
+def _load(path: Path, model: type[_Strict], mtime_ns: int) -> _Strict:
+    return load_yaml_model(path, model).value
+
+
+def _load_current(path: Path, model: type[M]) -> M:
+    """Cached until the file changes, so an edited rules file is read again without a restart."""
+    try:
+        mtime_ns = path.stat().st_mtime_ns
+    except OSError:
+        mtime_ns = -1  # the loader reports the missing file with its path
+    return _load(path, model, mtime_ns)  # type: ignore[return-value]
+
+
 def load_rules(directory: Path = DATA_DIR) -> EligibilityRules:
     """The rules file, validated; a problem names the file, the line and the field."""
-    return load_yaml_model(directory / RULES_FILE, EligibilityRules).value
+    return _load_current(directory / RULES_FILE, EligibilityRules)
 
 
-@lru_cache(maxsize=4)
 def load_regions(directory: Path = DATA_DIR) -> Regions:
-    return load_yaml_model(directory / REGIONS_FILE, Regions).value
+    return _load_current(directory / REGIONS_FILE, Regions)
+
+
+def unknown_programs(rules: EligibilityRules, kb: KnowledgeBase) -> list[str]:
+    """Rule program ids the knowledge base does not know (a typo in eligibility.yaml)."""
+    return [p.program for p in rules.programs if p.program not in kb.programs]
 
 
 def resolve(facts: CompanyFacts, regions: Regions, rules: EligibilityRules) -> dict[str, Any]:

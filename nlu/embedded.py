@@ -1,13 +1,13 @@
 """The default, in-process NLU: character n-grams into a linear classifier, plus dictionary
 entities.
 
-Training uses scikit-learn (seconds on the whole data set) and the fitted model is cached
-under `var_dir/nlu/`, keyed by the training data and this module's feature version, so a
-restart loads it instead of training. Parsing does not go through scikit-learn's per-call
-input validation, which alone costs more than the whole prediction: the fitted vocabulary,
-idf weights and coefficients are read once into plain dicts and arrays, and a message is
-scored with a handful of dictionary look-ups and one small matrix product (a test checks
-it agrees with scikit-learn's own `predict_proba`).
+Training (`nlu/embedded_training.py`, scikit-learn) takes about a second; the fitted
+model is compiled into plain data — n-gram vocabularies, idf weights and one coefficient
+matrix — and cached under `var_dir/nlu/`, keyed by the training data and the feature
+version. Serving needs only this module and numpy: no scikit-learn or SciPy import at
+start-up, and no per-call input validation, which alone would cost more than the whole
+prediction. A message is scored with a few dictionary look-ups and one small matrix
+product; tests check the result equals scikit-learn's own computation.
 """
 
 from __future__ import annotations
@@ -17,42 +17,38 @@ import logging
 import math
 import os
 import pickle
+import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
-import sklearn
-from scipy.optimize import minimize_scalar
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.svm import LinearSVC
 
 from core.text import normalize_utterance
 from nlu.entities import EntityExtractor
-from nlu.training_data import Example, TrainingData
+from nlu.training_data import TrainingData
 from nlu.types import NluResult
 
 log = logging.getLogger(__name__)
 
-# Bump when features or classifier change: the cache key includes it.
-FEATURE_VERSION = "2"
-# Program and industry names are replaced by this mark for the intent features, so "예산"
-# next to any program name teaches the same thing (the name itself says nothing about intent).
+# Bump when features, classifier or the compiled format change: the cache key includes it.
+FEATURE_VERSION = "4"
+# Program and industry names are replaced by this mark in the second view, so "예산" next
+# to any program name teaches the same thing (the name itself says nothing about intent).
 ENTITY_MARK = "§"
+NGRAM_RANGE = (1, 4)
 RANKING_SIZE = 5
-SVM_C = 0.5
-CALIBRATION_FOLDS = 5
+
+_WHITE_SPACES = re.compile(r"\s\s+")
 
 
-def _views(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, str]:
-    """The two strings the classifier sees: the normalised text, and the same with entity
-    names masked and spaces removed (people write 시험분석비지원사업예산얼마에요 as often
-    as with spaces)."""
+def views(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, str]:
+    """The two strings the classifier sees: the normalised text (n-grams within words), and
+    the same with entity names masked and spaces removed (n-grams across words, since people
+    write 시험분석비지원사업예산얼마에요 as often as with spaces)."""
     masked = []
     position = 0
     for start, end in spans:
@@ -65,106 +61,66 @@ def _views(text: str, spans: Sequence[tuple[int, int]]) -> tuple[str, str]:
     return text, "".join(masked).replace(" ", "")
 
 
-def _vectorizers() -> list[TfidfVectorizer]:
-    return [
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, lowercase=False),
-        TfidfVectorizer(analyzer="char", ngram_range=(1, 4), sublinear_tf=True, lowercase=False),
-    ]
+def word_ngrams(text: str, low: int = NGRAM_RANGE[0], high: int = NGRAM_RANGE[1]) -> list[str]:
+    """Character n-grams inside space-padded words: scikit-learn's `char_wb` analyzer."""
+    grams: list[str] = []
+    for word in _WHITE_SPACES.sub(" ", text).split():
+        padded = f" {word} "
+        length = len(padded)
+        for n in range(low, high + 1):
+            if n >= length:
+                grams.append(padded)  # a word shorter than n counts once, whole
+                break
+            grams.extend(padded[i : i + n] for i in range(length - n + 1))
+    return grams
+
+
+def char_ngrams(text: str, low: int = NGRAM_RANGE[0], high: int = NGRAM_RANGE[1]) -> list[str]:
+    """Character n-grams over the whole text: scikit-learn's `char` analyzer."""
+    text = _WHITE_SPACES.sub(" ", text)
+    length = len(text)
+    grams: list[str] = []
+    for n in range(low, min(high, length) + 1):
+        grams.extend(text[i : i + n] for i in range(length - n + 1))
+    return grams
+
+
+ANALYZERS = (word_ngrams, char_ngrams)  # one per view, in order
 
 
 @dataclass
-class _FastView:
-    analyzer: Callable[[str], list[str]]
-    vocabulary: dict[str, int]
-    idf: np.ndarray
-    offset: int
+class CompiledModel:
+    """Everything scoring needs, as plain data. Per view: n-gram -> (column, idf).
+    `weights` (features x classes) and `bias` already include the confidence temperature."""
 
+    labels: tuple[str, ...]
+    vocabularies: tuple[dict[str, tuple[int, float]], ...]
+    weights: np.ndarray
+    bias: np.ndarray
 
-class IntentModel:
-    """A fitted intent classifier over the views above: a linear SVM, whose scores become
-    probabilities through a softmax with a temperature fitted on cross-validated scores
-    (so a confidence of 0.6 is right about 60 % of the time on data the SVM did not see)."""
-
-    def __init__(self, vectorizers: list[TfidfVectorizer], classifier: LinearSVC, temperature: float) -> None:
-        self.vectorizers = vectorizers
-        self.classifier = classifier
-        self.temperature = temperature
-        self.labels: tuple[str, ...] = tuple(str(c) for c in classifier.classes_)
-        self._views: list[_FastView] = []
-        offset = 0
-        for vectorizer in vectorizers:
-            self._views.append(
-                _FastView(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_), vectorizer.idf_, offset)
-            )
-            offset += len(vectorizer.vocabulary_)
-        # (features x classes), C-contiguous so a message's rows are gathered in one go; the
-        # temperature is folded in.
-        self._weights = np.ascontiguousarray(classifier.coef_.T * temperature)
-        self._bias = classifier.intercept_ * temperature
-
-    @classmethod
-    def fit(cls, texts: Sequence[tuple[str, str]], labels: Sequence[str]) -> IntentModel:
-        vectorizers = _vectorizers()
-        matrix = sp.hstack(
-            [v.fit_transform([views[i] for views in texts]) for i, v in enumerate(vectorizers)], format="csr"
-        )
-        targets = np.asarray(labels)
-        classifier = LinearSVC(C=SVM_C).fit(matrix, targets)
-        folds = StratifiedKFold(n_splits=CALIBRATION_FOLDS, shuffle=True, random_state=0)
-        scores = cross_val_predict(LinearSVC(C=SVM_C), matrix, targets, cv=folds, method="decision_function")
-        truth = np.searchsorted(classifier.classes_, targets)
-
-        def loss(temperature: float) -> float:
-            scaled = scores * temperature
-            scaled -= scaled.max(axis=1, keepdims=True)
-            log_norm = np.log(np.exp(scaled).sum(axis=1))
-            return float(np.mean(log_norm - scaled[np.arange(len(truth)), truth]))
-
-        temperature = float(minimize_scalar(loss, bounds=(0.05, 50.0), method="bounded").x)
-        return cls(vectorizers, classifier, temperature)
-
-    def sklearn_proba(self, views: tuple[str, str]) -> np.ndarray:
-        """The reference computation, through scikit-learn (used by tests, not by parse)."""
-        matrix = sp.hstack([v.transform([views[i]]) for i, v in enumerate(self.vectorizers)], format="csr")
-        scores = self.classifier.decision_function(matrix)[0] * self.temperature
+    def proba(self, texts: tuple[str, str]) -> np.ndarray:
+        """TF-IDF (sublinear tf, l2 per view) times the linear weights, then a softmax."""
+        columns: list[int] = []
+        values: list[float] = []
+        for analyzer, vocabulary, text in zip(ANALYZERS, self.vocabularies, texts, strict=True):
+            local: list[tuple[int, float]] = []
+            for gram, count in Counter(analyzer(text)).items():
+                known = vocabulary.get(gram)
+                if known is not None:
+                    column, idf = known
+                    local.append((column, idf if count == 1 else (1.0 + math.log(count)) * idf))
+            norm = math.sqrt(sum(w * w for _, w in local))
+            for column, weight in local:
+                columns.append(column)
+                values.append(weight / norm)
+        scores = self.bias + np.dot(values, self.weights[columns]) if columns else self.bias.copy()
         exp = np.exp(scores - scores.max())
         return exp / exp.sum()
 
-    def proba(self, views: tuple[str, str]) -> np.ndarray:
-        indexes: list[int] = []
-        values: list[float] = []
-        for view, text in zip(self._views, views, strict=True):
-            counts = Counter(view.analyzer(text))
-            local_idx: list[int] = []
-            local_val: list[float] = []
-            for gram, count in counts.items():
-                column = view.vocabulary.get(gram)
-                if column is not None:
-                    local_idx.append(column)
-                    local_val.append((1.0 + math.log(count)) * view.idf[column])
-            norm = math.sqrt(sum(v * v for v in local_val))
-            if norm:
-                indexes.extend(view.offset + i for i in local_idx)
-                values.extend(v / norm for v in local_val)
-        scores = self._bias.copy()
-        if indexes:
-            scores += np.asarray(values) @ self._weights[indexes]
-        scores -= scores.max()
-        exp = np.exp(scores)
-        return exp / exp.sum()
 
-
-def _training_pairs(data: Sequence[Example], extractor: EntityExtractor) -> tuple[list[tuple[str, str]], list[str]]:
-    texts = []
-    for example in data:
-        normalized = normalize_utterance(example.text)
-        texts.append(_views(normalized, [(s, e) for s, e, _ in extractor.find(normalized)]))
-    return texts, [example.intent for example in data]
-
-
-def train_intent_model(examples: Sequence[Example], extractor: EntityExtractor) -> IntentModel:
-    texts, labels = _training_pairs(examples, extractor)
-    return IntentModel.fit(texts, labels)
+def message_views(text: str, extractor: EntityExtractor) -> tuple[str, str]:
+    normalized = normalize_utterance(text)
+    return views(normalized, [(s, e) for s, e, _ in extractor.find(normalized)])
 
 
 class EmbeddedNlu:
@@ -172,7 +128,7 @@ class EmbeddedNlu:
 
     name = "embedded"
 
-    def __init__(self, model: IntentModel, extractor: EntityExtractor, *, trained: bool = False) -> None:
+    def __init__(self, model: CompiledModel, extractor: EntityExtractor, *, trained: bool = False) -> None:
         self.model = model
         self.extractor = extractor
         self.trained = trained  # True when this instance trained its model instead of loading it
@@ -183,9 +139,9 @@ class EmbeddedNlu:
             # Nothing to classify (empty, emoji only, punctuation): no guess, no confidence.
             return NluResult(text=normalized, intent="out_of_scope", confidence=0.0, backend=self.name)
         found = self.extractor.find(normalized)
-        proba = self.model.proba(_views(normalized, [(s, e) for s, e, _ in found]))
-        order = np.argsort(proba)[::-1][:RANKING_SIZE]
-        ranking = tuple((self.model.labels[i], round(float(proba[i]), 4)) for i in order)
+        proba = self.model.proba(views(normalized, [(s, e) for s, e, _ in found])).tolist()
+        order = sorted(range(len(proba)), key=proba.__getitem__, reverse=True)[:RANKING_SIZE]
+        ranking = tuple((self.model.labels[i], round(proba[i], 4)) for i in order)
         return NluResult(
             text=normalized,
             intent=ranking[0][0],
@@ -196,12 +152,12 @@ class EmbeddedNlu:
         )
 
     async def parse(self, text: str) -> NluResult:
-        # CPU-bound and a few tens of microseconds: cheaper inline than any hand-off to a thread.
+        # CPU-bound and about a tenth of a millisecond: cheaper inline than any hand-off to a thread.
         return self.parse_sync(text)
 
 
 def cache_key(data: TrainingData) -> str:
-    material = f"{data.fingerprint}|{FEATURE_VERSION}|sklearn {sklearn.__version__}|numpy {np.__version__}"
+    material = f"{data.fingerprint}|{FEATURE_VERSION}|numpy {np.__version__}"
     return hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
@@ -209,23 +165,40 @@ def model_path(var_dir: Path, data: TrainingData) -> Path:
     return var_dir / "nlu" / f"embedded-{cache_key(data)}.pkl"
 
 
+def _load(path: Path) -> CompiledModel | None:
+    try:
+        with path.open("rb") as handle:
+            model = pickle.load(handle)  # our own file, written by _save below
+    except FileNotFoundError:
+        return None
+    except Exception:  # a truncated or incompatible file: retrain rather than fail to start
+        log.warning("NLU model cache %s unreadable; retraining", path, exc_info=True)
+        return None
+    if not isinstance(model, CompiledModel):
+        log.warning("NLU model cache %s holds no model; retraining", path)
+        return None
+    return model
+
+
+def _save(path: Path, model: CompiledModel) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so a concurrent start never reads half a file.
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as handle:
+        pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(handle.name, path)
+
+
 def load_or_train(data: TrainingData, var_dir: Path) -> EmbeddedNlu:
     """The cached model for this training data if there is one; otherwise train and cache it."""
     extractor = EntityExtractor(data.entity_dictionary)
     path = model_path(var_dir, data)
-    if path.exists():
-        try:
-            with path.open("rb") as handle:
-                vectorizers, classifier, temperature = pickle.load(handle)  # our own file, written below
-            return EmbeddedNlu(IntentModel(vectorizers, classifier, temperature), extractor)
-        except Exception:  # a truncated or incompatible file: retrain rather than fail to start
-            log.warning("NLU model cache %s unreadable; retraining", path, exc_info=True)
+    model = _load(path)
+    if model is not None:
+        return EmbeddedNlu(model, extractor)
+    from nlu.embedded_training import train_intent_model  # scikit-learn: only when training
+
     started = time.perf_counter()
-    model = train_intent_model(data.examples, extractor)
+    model = train_intent_model(data.examples, extractor).compiled
     log.info("trained embedded NLU on %d examples in %.2fs", len(data.examples), time.perf_counter() - started)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a concurrent start never reads half a file.
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", delete=False) as handle:
-        pickle.dump((model.vectorizers, model.classifier, model.temperature), handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(handle.name, path)
+    _save(path, model)
     return EmbeddedNlu(model, extractor, trained=True)

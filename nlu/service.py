@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.settings import Settings
-from nlu.embedded import EmbeddedNlu, load_or_train, train_intent_model
+from nlu.embedded import EmbeddedNlu, load_or_train
 from nlu.entities import EntityExtractor
 from nlu.training_data import Example, TrainingData, load_training_data
 from nlu.types import INTENTS, NluBackend
@@ -36,9 +36,11 @@ def train(settings: Settings) -> EmbeddedNlu:
 
 def train_on_split(data: TrainingData) -> EmbeddedNlu:
     """An embedded backend trained on the training part only, for honest evaluation."""
+    from nlu.embedded_training import train_intent_model
+
     training, _ = data.split()
     extractor = EntityExtractor(data.entity_dictionary)
-    return EmbeddedNlu(train_intent_model(training, extractor), extractor, trained=True)
+    return EmbeddedNlu(train_intent_model(training, extractor).compiled, extractor, trained=True)
 
 
 @dataclass

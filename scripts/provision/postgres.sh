@@ -32,8 +32,8 @@ _gopa_pg_provision() {
   if [ "$(id -u)" -eq 0 ]; then
     if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
       export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >/dev/null || _gopa_pg_fail "apt-get update failed" || return 1
-      apt-get install -y -qq postgresql >/dev/null || _gopa_pg_fail "apt-get install postgresql failed" || return 1
+      apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null || _gopa_pg_fail "apt-get update failed" || return 1
+      apt-get -o DPkg::Lock::Timeout=600 install -y -qq postgresql >/dev/null || _gopa_pg_fail "apt-get install postgresql failed" || return 1
     fi
     local version
     version="$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1)"

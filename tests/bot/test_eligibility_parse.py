@@ -96,3 +96,17 @@ def test_dont_know_declines_the_question() -> None:
     found = extract("잘 모르겠어요", load_regions(), load_rules().representative_industries.values, "small_workforce")
     assert found.declined == {"small_workforce"}
     assert not found.values
+
+
+@pytest.mark.parametrize(
+    ("text", "expecting", "expected"),
+    [
+        ("참여 안 했어요", "prior_ev_2021", {"prior_ev_2021": False}),
+        ("없어요", "consortium", {"consortium": False}),
+        ("선정됐어요", "mss_smart_factory_selected", {"mss_smart_factory_selected": True}),
+        ("플라스틱 사출", "is_manufacturer", {"is_manufacturer": True, "industry": "플라스틱 사출"}),
+        ("플라스틱 사출", None, {}),
+    ],
+)
+def test_short_answers_in_context(text: str, expecting: str | None, expected: dict) -> None:
+    assert facts(text, expecting) == expected

@@ -154,3 +154,19 @@ def test_a_broken_rules_file_names_file_line_and_field(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("word", "particle"), [("상시근로자 수", "를"), ("업종", "을"), ("소재지(김포시 여부)", "를")])
 def test_object_particle(word: str, particle: str) -> None:
     assert object_particle(word) == particle
+
+
+def test_kb_check_validates_the_rules_too(data_copy: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["kb", "check", "--path", str(data_copy)])
+    assert ok.exit_code == 0, ok.output
+    assert "eligibility rules for 10 programs" in ok.output
+    path = data_copy / "eligibility.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("program: smart_factory", "program: smart_factroy"))
+    broken = runner.invoke(app, ["kb", "check", "--path", str(data_copy)])
+    assert broken.exit_code == 1
+    assert "unknown program ids: smart_factroy" in broken.output

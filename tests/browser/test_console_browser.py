@@ -1,0 +1,179 @@
+"""The staff console in Debian's Chromium (Playwright, headless) against the app on uvicorn:
+log in, record a consultation for a new company, find it, see a bot hand-off, export Excel.
+
+Screenshots go to artifacts/screenshots/console-*.png. A missing Chromium fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from openpyxl import load_workbook
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from api.app import create_app
+from api.container import Services, build_services
+from bot.ports import HandoffRequest
+from core.settings import Settings
+from tests.desk.helpers import STAFF_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.db]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    services = await build_services(settings)
+    await services.desk.create_staff("desk1", "현장데스크 담당", STAFF_PASSWORD)
+    yield services
+    await services.close()
+
+
+@pytest.fixture
+async def base_url(settings: Settings, services: Services) -> AsyncIterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, services), log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+def chromium() -> Path:
+    # A missing browser fails the run: a skipped browser test would hide a broken console.
+    assert CHROMIUM.exists(), "Debian's chromium is missing: scripts/provision/chromium.sh installs it"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    await page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"), full_page=True)
+
+
+async def login(page: Page, base_url: str) -> None:
+    await page.goto(base_url + "/console/consultations")
+    await expect(page.get_by_role("heading", name="직원 로그인")).to_be_visible()
+    await page.get_by_label("아이디").fill("desk1")
+    await page.get_by_label("비밀번호").fill(STAFF_PASSWORD)
+    await shot(page, "01-login")
+    await page.get_by_label("비밀번호").press("Enter")
+    await expect(page.get_by_role("heading", name="상담 기록")).to_be_visible()
+
+
+async def test_staff_logs_a_consultation_sees_a_handoff_and_exports(
+    browser: Browser, base_url: str, services: Services
+) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR", accept_downloads=True)
+    page = await context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await login(page, base_url)
+
+    await page.get_by_role("link", name="새 상담").click()
+    company = page.get_by_label("기업명")
+    await company.press_sequentially("한빛전장")
+    await expect(page.locator("#company-hint")).to_contain_text("새 기업으로 등록됩니다")
+    await page.get_by_label("사업자등록번호").fill("124-81-00998")
+    await page.get_by_label("업종").select_option("전기자동차")
+    await page.get_by_label("소재지 (읍면동)").fill("김포시 대곶면")
+    await page.get_by_label("금융").check()
+    await page.get_by_label("수출").check()
+    await page.get_by_label("상담 내용").fill("전기차 부품 수출 자금 문의.\n다음 주 서류 안내 예정")
+    await shot(page, "02-new-consultation")
+    await page.get_by_role("button", name="저장").click()
+    await expect(page.get_by_role("status")).to_contain_text("상담 기록을 저장했습니다")
+
+    await page.get_by_label("검색 (기업명·내용)").fill("한빛")
+    await page.get_by_role("button", name="찾기").click()
+    row = page.get_by_role("row").filter(has_text="한빛전장")
+    await expect(row).to_contain_text("금융, 수출")
+    await shot(page, "03-list")
+
+    await services.handoff_port.create_handoff(
+        HandoffRequest(
+            channel="kakao",
+            user_key="k-1",
+            company_name="김포물류센터",
+            contact="010-2345-6789",
+            topic="스마트물류 지원",
+        )
+    )
+    await page.get_by_role("link", name="챗봇 인박스").click()
+    await expect(page.get_by_text("김포물류센터")).to_be_visible()
+    await shot(page, "04-inbox")
+    await page.get_by_role("button", name="처리 시작").click()
+    await expect(page.get_by_role("heading", name="처리 중 1건")).to_be_visible()
+
+    await page.get_by_role("link", name="대시보드").click()
+    await expect(page.locator("svg.chart").first).to_be_visible()
+    await shot(page, "05-dashboard")
+
+    await page.get_by_role("link", name="내보내기").click()
+    async with page.expect_download() as download_info:
+        await page.locator("form").filter(has_text="상담 기록").get_by_role("button", name="Excel (xlsx)").click()
+    download = await download_info.value
+    assert download.suggested_filename.startswith("상담기록_") and download.suggested_filename.endswith(".xlsx")
+    content = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    sheet = load_workbook(io.BytesIO(content)).active
+    names = [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert "한빛전장" in names and "김포물류센터" in names
+    notes = next(r[7] for r in sheet.iter_rows(min_row=2, values_only=True) if r[2] == "한빛전장")
+    assert notes == "전기차 부품 수출 자금 문의.\n다음 주 서류 안내 예정"
+    assert errors == []
+    await context.close()
+
+
+async def test_console_on_a_tablet_with_the_keyboard(browser: Browser, base_url: str) -> None:
+    page = await browser.new_page(viewport={"width": 768, "height": 1024}, locale="ko-KR")
+    page.set_default_timeout(10_000)
+    await page.goto(base_url + "/console/login")
+    await expect(page.get_by_label("아이디")).to_be_focused()
+    await page.keyboard.type("desk1")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(STAFF_PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="대시보드")).to_be_visible()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="본문으로 건너뛰기")).to_be_focused()
+    await page.goto(base_url + "/console/consultations/new")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 768, "no sideways scrolling on a tablet"
+    await shot(page, "06-tablet-new-consultation")
+    await page.goto(base_url + "/console/intents")
+    await shot(page, "07-tablet-intents")

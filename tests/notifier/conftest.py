@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from core.clock import FixedClock
+from core.db import Database
+from core.settings import Settings
+from notifier.service import AnnouncementService
+from notifier.subscriptions import SubscriptionService
+from tests.fakes.telegram_server import FakeTelegram
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        raw = envelope.original_content or envelope.content  # type: ignore[attr-defined]
+        self.raw.append(raw)
+        self.messages.append(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    # 2026-03-02 10:00 KST, a Monday morning: outside quiet hours.
+    return FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def notifier_settings(settings: Settings, telegram: FakeTelegram, smtp: tuple[Inbox, int]) -> Settings:
+    return settings.model_copy(
+        update={
+            "telegram_bot_token": __import__("pydantic").SecretStr(telegram.token),
+            "telegram_base_url": telegram.base_url,
+            "smtp_port": smtp[1],
+            "telegram_rate_overall_per_s": 0.0,
+            "telegram_rate_per_chat_per_s": 0.0,
+            "public_base_url": "https://alimi.example.kr",
+        }
+    )
+
+
+@pytest.fixture
+def subscriptions(db: Database, clock: FixedClock) -> SubscriptionService:
+    return SubscriptionService(db, clock, ["스마트물류", "관광레저"])
+
+
+@pytest.fixture
+def announcements(db: Database, notifier_settings: Settings, clock: FixedClock) -> AnnouncementService:
+    return AnnouncementService(db, notifier_settings, clock)
