@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import answers
 from bot.eligibility_parse import Extracted, extract
 from bot.flows import Turn
 from bot.render.kakao import MAX_CAROUSEL, MAX_CAROUSEL_DESCRIPTION, MAX_TITLE, clip
@@ -45,6 +46,7 @@ STAY_INTENTS = frozenset({"eligibility", "out_of_scope", "greeting", "help", "th
 # sure it is another question (answers like "경기도요" score 0.5 on some unrelated intent).
 LEAVE_CONFIDENCE = 0.8
 KAKAO_SUMMARY_LIMIT = 900
+SUBSCRIBE = QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
 RESTART = QuickReply("처음으로", "처음으로", {"action": "restart"})
 DONT_KNOW = QuickReply("잘 모르겠어요", "잘 모르겠어요")
 
@@ -81,6 +83,9 @@ class EligibilityFlow:
     triggers: tuple[str, ...] = ("eligibility",)
 
     async def start(self, turn: Turn) -> Reply:
+        unruled = self._unruled_program(turn)
+        if unruled is not None:
+            return unruled
         turn.state.start_flow(FLOW_NAME, facts={}, declined=[], asking=None, focus=self._focus(turn))
         rules, regions = _data(turn)
         found = extract(turn.message.text, regions, rules.representative_industries.values)
@@ -144,10 +149,24 @@ class EligibilityFlow:
             quick = (*(QuickReply(n, n) for n in names), QuickReply(NOT_REPRESENTATIVE, NOT_REPRESENTATIVE), DONT_KNOW)
         return Reply(texts=(prefix + text,), quick_replies=(*quick, RESTART), intent="eligibility")
 
-    def _focus(self, turn: Turn) -> list[str]:
+    def _unruled_program(self, turn: Turn) -> Reply | None:
+        """A service or centre named in the message (현장데스크, 소공인복합지원센터) has no application
+        rules: say who it is for, from the KB, instead of asking questions that decide nothing."""
+        kb = turn.dialogue.kb
+        named = next((v for v in turn.nlu.values("program") if v in kb.programs), None)
+        if named is None or self._focus(turn, named):
+            return None
+        check = QuickReply("지원사업 자격 확인", "우리 회사가 받을 수 있는 지원사업 확인", {"intent": "eligibility"})
+        return Reply(
+            texts=(answers.target(kb, kb.program(named)),),
+            quick_replies=(check, RESTART),
+            intent="eligibility",
+        )
+
+    def _focus(self, turn: Turn, named: str | None = None) -> list[str]:
         """The rule programs the user asked about (a parent program stands for its parts)."""
         rules, _ = _data(turn)
-        named = turn.program_id
+        named = named or turn.program_id
         if named is None:
             return []
         if rules.program(named) is not None:
@@ -186,7 +205,9 @@ class EligibilityFlow:
         possible = [r for r in result.results if r.outcome != "불가"]
         quick: list[QuickReply] = []
         if possible and dialogue.subscriptions is not None:
-            quick.append(QuickReply("알림 신청", "이 사업들 알림 신청", {"action": "eligibility_subscribe"}))
+            quick.append(
+                QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
+            )
         if result.by_outcome["신청 가능"] and dialogue.handoff_port is not None:
             quick.append(QuickReply("신청 의사 등록", "신청 의사 등록", {"action": "eligibility_intent"}))
         focus = (slots.get("focus") or [None])[0]
@@ -240,16 +261,16 @@ class EligibilityFlow:
         port = turn.dialogue.subscriptions
         result = self._current(turn)
         kb = turn.dialogue.kb
+        rules, _ = _data(turn)
+        # The programs the company may apply to or could once a fact is known; not the doubtful ones.
+        open_ids = set(result.by_outcome["신청 가능"]) | {p.program for p in candidates(rules, result.facts)}
         topics: list[str] = []
-        for r in result.results:
-            program = kb.programs.get(r.program_id)
-            if r.outcome != "불가" and program is not None:
-                topics.extend(t for t in program.topics if t not in topics)
+        for program_id in sorted(open_ids):
+            topics.extend(t for t in kb.program(program_id).topics if t not in topics)
         if port is None or not topics:
             return Reply(texts=("이 채널에서는 알림 신청을 바로 처리할 수 없어요.",), quick_replies=(RESTART,))
         answer = await port.subscribe(turn.message, topics, consent=True)
         text = answer.message or ("알림을 신청했어요." if answer.ok else "알림 신청을 처리하지 못했어요.")
-        rules, _ = _data(turn)
         return Reply(texts=(text,), quick_replies=self._next_steps(turn, rules, result), intent="subscribe")
 
     async def _record_intents(self, turn: Turn) -> Reply:

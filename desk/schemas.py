@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -81,6 +81,12 @@ def _max_chars(limit: int) -> Callable[[str], str]:
     return check
 
 
+def _nfc_limit(limit: int) -> Any:
+    # Not "maxLength": JSON Schema counts code points of the raw text, while the limit here is
+    # counted after NFC and whitespace folding (a decomposed 한글 syllable is one character).
+    return Field(description=f"최대 {limit}자 (NFC 기준)", json_schema_extra={"x-max-nfc-chars": limit})
+
+
 def _not_blank(value: str) -> str:
     if not value:
         raise ValueError("비어 있을 수 없습니다")
@@ -92,7 +98,7 @@ def Line(limit: int, *, required: bool = True) -> object:
     checks = [AfterValidator(_max_chars(limit))]
     if required:
         checks.append(AfterValidator(_not_blank))
-    return Annotated[str, BeforeValidator(_one_line), *checks, Field(json_schema_extra={"maxLength": limit})]
+    return Annotated[str, BeforeValidator(_one_line), *checks, _nfc_limit(limit)]
 
 
 def Paragraph(limit: int) -> object:
@@ -100,7 +106,7 @@ def Paragraph(limit: int) -> object:
         str,
         BeforeValidator(_multi_line),
         AfterValidator(_max_chars(limit)),
-        Field(json_schema_extra={"maxLength": limit}),
+        _nfc_limit(limit),
     ]
 
 

@@ -52,19 +52,33 @@ def print_report(report: EvalReport, *, weakest: int = 5, confusions: int = 8, e
 
 @app.command("eval")
 def evaluate_command(
-    backend: str = typer.Option("embedded", help="backend to evaluate: embedded"),
+    backend: str = typer.Option("embedded", help="backend to evaluate: embedded, rasa or both"),
     show_errors: int = typer.Option(0, "--errors", help="also list this many misclassified examples"),
 ) -> None:
     """Train on the training split, evaluate on the held-out split (20 %, by example hash)."""
     from core.settings import get_settings
     from nlu.service import evaluate, load_data, train_on_split
 
-    if backend != "embedded":
+    if backend not in ("embedded", "rasa", "both"):
         raise typer.BadParameter(f"unknown backend {backend!r}", param_hint="--backend")
-    data = load_data(get_settings())
+    settings = get_settings()
+    data = load_data(settings)
     _, heldout = data.split()
-    started = time.perf_counter()
-    model = train_on_split(data)
-    typer.echo(f"trained on the training split in {time.perf_counter() - started:.2f}s")
-    report = asyncio.run(evaluate(model, heldout))
-    print_report(report, errors=show_errors)
+    reports = []
+    if backend in ("embedded", "both"):
+        started = time.perf_counter()
+        model = train_on_split(data)
+        typer.echo(f"trained on the training split in {time.perf_counter() - started:.2f}s")
+        reports.append(asyncio.run(evaluate(model, heldout)))
+        print_report(reports[-1], errors=show_errors)
+    if backend in ("rasa", "both"):
+        from nlu.rasa_cli import evaluate_rasa_command
+
+        reports.append(evaluate_rasa_command(settings, data))
+        print_report(reports[-1], errors=show_errors)
+    if len(reports) > 1:
+        from nlu.rasa_eval import side_by_side
+
+        typer.echo("side by side (same held-out examples):")
+        for line in side_by_side(reports):
+            typer.echo(f"  {line}")

@@ -15,8 +15,10 @@ from typing import Any
 
 import httpx
 
-from core.clock import Clock
+from core.clock import Clock, SystemClock
+from core.settings import Settings
 from core.text import normalize_utterance
+from nlu.embedded import EmbeddedNlu
 from nlu.types import INTENTS, Entity, NluBackend, NluResult
 
 logger = logging.getLogger(__name__)
@@ -84,10 +86,17 @@ class RasaBackend:
         self._url = base_url.rstrip("/") + "/model/parse"
         self._timeout = timeout_s
         self._entities = entities
+        # How many messages Rasa answered and how many went to the fallback (health, tests).
+        self.answered = 0
+        self.fell_back = 0
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
 
     async def parse(self, text: str) -> NluResult:
         normalized = normalize_utterance(text)
         if not normalized or not self._breaker.allow():
+            self.fell_back += 1
             return await self._fallback.parse(text)
         try:
             response = await self._client.post(self._url, json={"text": normalized}, timeout=self._timeout)
@@ -100,8 +109,10 @@ class RasaBackend:
                 _describe(exc),
                 getattr(self._fallback, "name", "fallback"),
             )
+            self.fell_back += 1
             return await self._fallback.parse(text)
         self._breaker.record_success()
+        self.answered += 1
         return result
 
     def _to_result(self, normalized: str, payload: dict[str, Any]) -> NluResult:
@@ -148,3 +159,16 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code}"
     return type(exc).__name__
+
+
+def build_rasa_backend(settings: Settings, embedded: EmbeddedNlu, clock: Clock | None = None) -> RasaBackend:
+    """The Rasa backend the settings describe, over its own HTTP client (closed by `aclose`),
+    with `embedded` as fallback and as the entity matcher, so both backends name programs alike."""
+    return RasaBackend(
+        httpx.AsyncClient(),
+        embedded,
+        CircuitBreaker(settings.rasa_breaker_failures, settings.rasa_breaker_reset_s, clock or SystemClock()),
+        base_url=settings.rasa_url,
+        timeout_s=settings.rasa_timeout_s,
+        entities=embedded.extractor.extract,
+    )

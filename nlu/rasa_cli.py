@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from nlu.rasa_setup import RasaEnv, RasaSetupError, rasa_home
+from nlu.service import EvalReport
+from nlu.training_data import TrainingData
 
 app = typer.Typer()
 
@@ -63,3 +65,17 @@ def rasa_serve(
     env.work.mkdir(parents=True, exist_ok=True)
     os.chdir(env.work)
     os.execve(command[0], command, env.process_env())
+
+
+def evaluate_rasa_command(settings: Settings, data: TrainingData) -> EvalReport:
+    """`gopa nlu eval --backend rasa`: Rasa trained on the training split, served and scored."""
+    from nlu.rasa_eval import evaluate_rasa
+
+    try:
+        result = evaluate_rasa(settings, data, log=typer.echo)
+    except RasaSetupError as exc:
+        typer.echo(f"Rasa evaluation failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    trained = f"trained in {result.train_s:.0f} s" if result.train_s is not None else "model from the cache"
+    typer.echo(f"Rasa: {trained}, server ready in {result.start_s:.1f} s, peak RSS {result.peak_rss_mb:.0f} MB")
+    return result.report

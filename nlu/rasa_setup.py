@@ -49,7 +49,7 @@ def rasa_home(configured: Path | None = None) -> Path:
     """The cache directory: the configured one, else /var/cache/gopa-desk/rasa when writable,
     else the user's cache directory."""
     if configured is not None:
-        return configured
+        return configured.expanduser().resolve()
     parent = DEFAULT_HOME.parent
     if os.access(parent, os.W_OK) or (not parent.exists() and os.access(parent.parent, os.W_OK)):
         return DEFAULT_HOME
@@ -196,16 +196,20 @@ class RasaEnv:
     def model_path(self, data_files: Iterable[Path], config: Path = CONFIG_FILE) -> Path:
         return self.models / f"nlu-{fingerprint(data_files, config)}.tar.gz"
 
-    def train(self, data_dir: Path, config: Path = CONFIG_FILE, log: _Log = print) -> tuple[Path, float | None]:
+    def train(
+        self, data_dir: Path, config: Path = CONFIG_FILE, *, force: bool = False, log: _Log = print
+    ) -> tuple[Path, float | None]:
         """The model for the data in `data_dir` and the pipeline in `config`, trained unless a
-        model with the same fingerprint exists. Returns the model and the training time (None:
-        it was cached). Rasa's own output goes to `work/train.log`."""
+        model with the same fingerprint exists (or `force`, to time a training). Returns the
+        model and the training time (None: it was cached). Rasa's output goes to `work/train.log`."""
+        # Rasa runs in `work/`: every path it gets must be absolute.
+        data_dir, config = data_dir.resolve(), config.resolve()
         files = training_files(data_dir)
         if not files:
             raise RasaSetupError(f"no training data (*.yml) in {data_dir}")
         model = self.model_path(files, config)
         with self.lock():
-            if model.exists():
+            if model.exists() and not force:
                 return model, None
             self.models.mkdir(parents=True, exist_ok=True)
             self.work.mkdir(parents=True, exist_ok=True)
@@ -270,7 +274,8 @@ def _run(command: list[str], log_file: Path | None = None, **kwargs: Any) -> Non
 
 
 def wait_until_ready(url: str, timeout_s: float = 180.0, alive: Callable[[], bool] | None = None) -> float:
-    """Poll `{url}/status` until Rasa has loaded its model; returns the seconds it took.
+    """Poll `{url}/status` until Rasa has loaded its model, then parse once (Rasa's first parse
+    builds its graph and takes seconds); returns the seconds until Rasa could answer.
     `alive` tells whether the server process still runs, to fail at once when it died."""
     started = time.perf_counter()
     deadline = started + timeout_s
@@ -281,6 +286,8 @@ def wait_until_ready(url: str, timeout_s: float = 180.0, alive: Callable[[], boo
             try:
                 response = client.get(f"{url}/status")
                 if response.status_code == 200 and response.json().get("model_file"):
+                    remaining = max(1.0, deadline - time.perf_counter())
+                    client.post(f"{url}/model/parse", json={"text": "안녕하세요"}, timeout=remaining).raise_for_status()
                     return time.perf_counter() - started
             except (httpx.HTTPError, ValueError):
                 pass

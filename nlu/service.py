@@ -25,7 +25,10 @@ def build_embedded(settings: Settings) -> EmbeddedNlu:
 
 def build_backend(settings: Settings) -> NluBackend:
     """The backend `settings.nlu_backend` names."""
-    # The Rasa backend (HTTP to a Rasa server, falling back to the embedded one) plugs in here.
+    if settings.nlu_backend == "rasa":
+        from nlu.rasa_backend import build_rasa_backend
+
+        return build_rasa_backend(settings, build_embedded(settings))
     return build_embedded(settings)
 
 

@@ -86,17 +86,44 @@ def _button(button: Button, keys: CallbackKeys) -> InlineKeyboardButton | None:
     return None
 
 
-def _card_texts(card: Card) -> list[str]:
+def _card_body(card: Card) -> str:
     lines = [card.description] if card.description else []
     lines += [f"☎ {b.label}: {b.value}" for b in card.buttons if b.action == "phone"]
-    body = "\n".join(lines)
-    title = html.escape(card.title)
+    return "\n".join(lines)
+
+
+def _card_texts(card: Card, title: str | None = None) -> list[str]:
+    title = title or card.title
+    body = _card_body(card)
     # The title is counted once in the first piece; the body is split on its own.
-    room = MAX_TEXT_UNITS - utf16_length(card.title) - 1
+    room = max(MAX_TEXT_UNITS - utf16_length(title) - 1, MAX_TEXT_UNITS // 2)
     parts = split_utf16(body, room) if body else []
+    head = f"<b>{html.escape(title)}</b>"
     if not parts:
-        return [f"<b>{title}</b>"]
-    return [f"<b>{title}</b>\n{html.escape(parts[0])}"] + [html.escape(p) for p in parts[1:]]
+        return [head]
+    return [f"{head}\n{html.escape(parts[0])}"] + [html.escape(p) for p in parts[1:]]
+
+
+def _card_list(cards: tuple[Card, ...], keys: CallbackKeys) -> TelegramMessage | None:
+    """Several cards (a carousel elsewhere) as one numbered message, when it fits: one chat
+    message instead of a burst that would run into Telegram's per-chat pacing."""
+    blocks: list[str] = []
+    plain_units = 0
+    buttons: list[list[InlineKeyboardButton]] = []
+    for number, card in enumerate(cards, start=1):
+        title = f"{number}. {card.title}"
+        texts = _card_texts(card, title)
+        if len(texts) > 1:
+            return None
+        blocks.append(texts[0])
+        plain_units += utf16_length(title) + 1 + utf16_length(_card_body(card)) + 2
+        for button in card.buttons:
+            rendered = _button(Button(f"{number}. {button.label}", button.action, button.value), keys)
+            if rendered is not None:
+                buttons.append([rendered])
+    if plain_units > MAX_TEXT_UNITS:
+        return None
+    return TelegramMessage("\n\n".join(blocks), InlineKeyboardMarkup(buttons) if buttons else None)
 
 
 def _rows(buttons: list[InlineKeyboardButton], per_row: int) -> list[list[InlineKeyboardButton]]:
@@ -112,7 +139,10 @@ def render_telegram(reply: Reply, keys: CallbackKeys) -> list[TelegramMessage]:
     messages: list[TelegramMessage] = [
         TelegramMessage(html.escape(piece)) for text in reply.texts for piece in split_utf16(text, MAX_TEXT_UNITS)
     ]
-    for card in reply.cards:
+    combined = _card_list(reply.cards, keys) if len(reply.cards) > 1 else None
+    if combined is not None:
+        messages.append(combined)
+    for card in reply.cards if combined is None else ():
         texts = _card_texts(card)
         buttons = [b for b in (_button(btn, keys) for btn in card.buttons) if b is not None]
         messages += [TelegramMessage(t) for t in texts[:-1]]

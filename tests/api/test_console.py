@@ -7,7 +7,7 @@ from bot.ports import HandoffRequest
 from core.settings import Settings
 from tests.desk.helpers import STAFF_PASSWORD, client_for, running_app
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("db")]
 
 
 def _csrf(html: str) -> str:

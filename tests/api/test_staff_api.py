@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 from core.settings import Settings
 from tests.desk.helpers import client_for, running_app, staff_token
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("db")]
 
 
 async def test_staff_endpoints_need_a_valid_token(settings: Settings) -> None:

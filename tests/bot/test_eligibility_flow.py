@@ -34,12 +34,12 @@ def make(settings: Settings, clock: FixedClock):
     return build
 
 
-def msg(text: str, channel: str = "cli", extra: dict[str, str] | None = None) -> Message:
-    return Message(channel=channel, user_key="u1", text=text, extra=extra)  # type: ignore[arg-type]
+def msg(text: str, channel: str = "cli", extra: dict[str, str] | None = None, user: str = "u1") -> Message:
+    return Message(channel=channel, user_key=user, text=text, extra=extra)  # type: ignore[arg-type]
 
 
-async def converse(dialogue: Dialogue, lines: list[str], channel: str = "cli") -> list[Reply]:
-    return [await dialogue.respond(msg(line, channel)) for line in lines]
+async def converse(dialogue: Dialogue, lines: list[str], channel: str = "cli", user: str = "u1") -> list[Reply]:
+    return [await dialogue.respond(msg(line, channel, user=user)) for line in lines]
 
 
 def result_of(reply: Reply) -> dict[str, str]:
@@ -183,7 +183,8 @@ async def test_next_steps_subscribe_record_intent_and_handoff(make) -> None:
     assert labels[:3] == ["알림 신청", "신청 의사 등록", "상담 신청"]
     await dialogue.respond(quick(final, "알림 신청"))
     (_, topics, consent) = subscriptions.calls[-1]
-    assert {"소공인", "설비", "스마트공장"} <= set(topics) and consent
+    assert {"소공인", "설비", "스마트공장", "시험분석"} <= set(topics) and consent
+    assert "전기자동차" not in topics  # the EV programs are only in doubt for this company
     recorded = await dialogue.respond(quick(final, "신청 의사 등록"))
     assert [i[2] for i in handoff.intents] == ["old_equipment_replacement", "compressor_replacement"]
     assert "I-1" in recorded.texts[0]
@@ -211,3 +212,26 @@ async def test_state_survives_a_restart_in_the_database(make, settings, clock) -
         assert result_of(replies[-1])["compressor_replacement"] == "신청 가능"
     finally:
         await db.dispose()
+
+
+@pytest.mark.db
+async def test_subscribe_through_the_real_notifier_port(make, settings, clock) -> None:
+    from api.container import build_services
+
+    services = await build_services(settings, clock)
+    try:
+        dialogue = make(subscriptions=services.subscription_port)
+        final = (await converse(dialogue, DONE_WHEN, channel="telegram", user="4242"))[-1]
+        picked = next(q for q in final.quick_replies if q.label == "알림 신청")
+        done = await dialogue.respond(msg(picked.message, "telegram", picked.extra, user="4242"))
+        assert "알림을 신청했어요" in done.texts[0]
+        stored = await services.subscriptions.topics_of("telegram", "4242")
+        assert {"소공인", "설비"} <= set(stored)
+    finally:
+        await services.close()
+
+
+async def test_a_service_without_rules_gets_its_target_not_questions(make) -> None:
+    reply = await make().respond(msg("현장데스크도 받을수있나요"))
+    assert "지원대상" in reply.texts[0] and "어디에 있나요" not in reply.texts[0]
+    assert "지원사업 자격 확인" in [q.label for q in reply.quick_replies]

@@ -93,3 +93,24 @@ def test_quick_replies_alone_get_a_prompt_text() -> None:
     [message] = render_telegram(Reply(texts=(), quick_replies=(QuickReply("네", "네"),)), CallbackKeys())
     assert message.text
     assert message.reply_markup is not None
+
+
+def test_several_cards_become_one_numbered_message_with_numbered_buttons() -> None:
+    cards = tuple(
+        Card(title=f"사업 {i} <&>", description=f"설명 {i}", buttons=(Button("자세히", "message", f"사업 {i} 알려줘"),))
+        for i in range(1, 4)
+    )
+    keys = CallbackKeys()
+    [message] = render_telegram(Reply(texts=(), cards=cards), keys)
+    assert message.text == "\n\n".join(f"<b>{i}. 사업 {i} &lt;&amp;&gt;</b>\n설명 {i}" for i in range(1, 4))
+    assert message.reply_markup is not None
+    rows = message.reply_markup.inline_keyboard
+    assert [row[0].text for row in rows] == ["1. 자세히", "2. 자세히", "3. 자세히"]
+    assert keys.resolve(rows[1][0].callback_data).message == "사업 2 알려줘"
+
+
+def test_cards_too_long_for_one_message_are_sent_one_by_one() -> None:
+    cards = tuple(Card(title=f"사업 {i}", description="가" * 1500) for i in range(3))
+    messages = render_telegram(Reply(texts=(), cards=cards), CallbackKeys())
+    assert len(messages) == 3
+    assert all(utf16_length(m.text) <= 4096 + len("<b></b>") for m in messages)

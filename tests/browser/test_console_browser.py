@@ -23,7 +23,7 @@ from bot.ports import HandoffRequest
 from core.settings import Settings
 from tests.desk.helpers import STAFF_PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.db]
+pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.usefixtures("db")]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

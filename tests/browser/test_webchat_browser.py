@@ -137,8 +137,18 @@ async def test_web_chat_conversation_on_desktop(browser: Browser, base_url: str)
     # Chips of an answered turn can no longer be pressed twice.
     await expect(bot_rows(page).nth(-2).get_by_role("button", name="신청대상", exact=True)).to_be_disabled()
 
-    await ask(page, "스마트공장 받을 수 있나요?")
-    await expect(bot_rows(page).last).to_contain_text("지원대상")
+    # Eligibility about no program in particular: typed answers and chips mixed, as a person would.
+    await tap(page, "처음으로")
+    await ask(page, "우리 회사도 받을수있나요")
+    await expect(bot_rows(page).last).to_contain_text("회사가 어디에 있나요")
+    await tap(page, "김포시")
+    await ask(page, "금속가공 제조업")
+    await tap(page, "10명 미만")
+    await tap(page, "해당 없음")
+    result = bot_rows(page).last
+    await expect(result).to_contain_text("✅ 신청 가능")
+    await expect(result).to_contain_text("콤프레샤 교체")
+    await shot(page, "webchat-desktop-eligibility.png")
 
     await ask(page, "지원사업 목록")
     carousel = bot_rows(page).last.locator(".carousel")

@@ -122,17 +122,20 @@ def test_confidence_is_a_probability(embedded: EmbeddedNlu) -> None:
     assert [score for _, score in result.ranking] == sorted((s for _, s in result.ranking), reverse=True)
 
 
-# Off-topic questions written for this test only (none is in nlu/data): the bot must not
-# answer them with a confident in-domain intent. Most short questions end in words the
-# domain uses too (언제, 얼마, 방법), so a few slip through; we hold the rate, not perfection.
+# Off-topic questions written for this test only and never used to tune the data (none is
+# in nlu/data): the bot must not answer them with a confident in-domain intent. Short
+# questions end in words the domain uses too (언제, 얼마, 어디), so some slip through:
+# 5 of these 30 did when this test was written; the limit leaves a little room.
 UNSEEN_OFF_TOPIC = [
-    "고양이 사진 보여줘", "자동차 검사 언제 받아요", "집 청소 방법", "옷 사이즈 교환 방법", "김밥 만드는 법",
-    "수영장 가격 얼마", "아이 학원 추천", "이번주 로또 1등 얼마", "회식 장소 추천", "노트북 수리 어디서 해요",
-    "전입신고 방법", "건강검진 언제 받아요", "기름값 얼마", "오늘 환율", "영어 공부 방법", "다음주 날씨",
-    "월드컵 언제", "짜장면 배달", "아기 이유식", "반려견 미용 가격", "컴퓨터 포맷 방법", "엑셀 피벗 만드는 법",
-    "헤어질까 말까", "이번 주말 뭐해", "정치 얘기 하자", "대통령 누구야", "달까지 거리", "bts 노래 추천",
-    "운동화 추천", "세차 어디서 해요",
+    "주차 위반 과태료 얼마", "손톱 깎는 방법", "수박 고르는 법", "오늘 저녁 약속 있어", "시험 공부 하기 싫다",
+    "고등학교 입학 언제", "가족 여행 어디로 갈까", "차 고장났어 어떡해", "핸드폰 액정 수리비", "보일러가 안 돼요",
+    "와인 추천해줘", "생일 케이크 주문", "점심시간 몇시부터", "야근 너무 많아", "회사 그만두고 싶다",
+    "이웃 소음 때문에 힘들어", "헬스 pt 가격", "요가 학원 어디가 좋아", "자전거 타기 좋은 곳",
+    "김포 골드라인 배차간격", "해외 직구 관세", "노래방 가자", "롤 챔피언 추천", "주식 언제 팔아",
+    "아들 숙제 도와줘", "영화 예매 어떻게 해", "수영 배우는 법", "자동차 엔진오일 교체 주기", "아침 뭐 먹었어",
+    "너 인공지능이야?",
 ]  # fmt: skip
+MAX_CONFIDENT_OFF_TOPIC = 7
 CONFIDENCE_THRESHOLD = 0.45  # settings.nlu_confidence_threshold's default
 
 
@@ -146,4 +149,4 @@ def test_unseen_off_topic_questions_are_not_answered_confidently(
         for text in UNSEEN_OFF_TOPIC
         if (result := embedded.parse_sync(text)).intent != "out_of_scope" and result.confidence >= CONFIDENCE_THRESHOLD
     ]
-    assert len(confident) <= 6, confident
+    assert len(confident) <= MAX_CONFIDENT_OFF_TOPIC, confident

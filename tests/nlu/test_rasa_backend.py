@@ -137,6 +137,7 @@ async def test_breaker_opens_after_consecutive_failures_and_recovers(clock: Fixe
         results = [await backend.parse("접수 기간") for _ in range(3)]
         assert [r.backend for r in results] == ["rasa", "rasa", "rasa"]
         assert len(rasa.requests) == 7
+        assert (backend.answered, backend.fell_back) == (3, 13)
 
 
 async def test_a_success_resets_the_failure_count(clock: FixedClock) -> None:

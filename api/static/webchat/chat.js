@@ -125,7 +125,12 @@
     if (reply.quick_replies && reply.quick_replies.length) stack.append(renderChips(reply.quick_replies));
     row.append(avatar, stack);
     log.append(row);
-    scrollToEnd();
+    // A reply taller than the window is read from its first line, not from its end.
+    if (row.offsetHeight > log.clientHeight) {
+      log.scrollTop = row.offsetTop - 8;
+    } else {
+      scrollToEnd();
+    }
   }
 
   function setBusy(value) {
