@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import answers
 from bot.eligibility_parse import Extracted, extract
 from bot.flows import Turn
 from bot.render.kakao import MAX_CAROUSEL, MAX_CAROUSEL_DESCRIPTION, MAX_TITLE, clip
@@ -82,6 +83,9 @@ class EligibilityFlow:
     triggers: tuple[str, ...] = ("eligibility",)
 
     async def start(self, turn: Turn) -> Reply:
+        unruled = self._unruled_program(turn)
+        if unruled is not None:
+            return unruled
         turn.state.start_flow(FLOW_NAME, facts={}, declined=[], asking=None, focus=self._focus(turn))
         rules, regions = _data(turn)
         found = extract(turn.message.text, regions, rules.representative_industries.values)
@@ -145,10 +149,24 @@ class EligibilityFlow:
             quick = (*(QuickReply(n, n) for n in names), QuickReply(NOT_REPRESENTATIVE, NOT_REPRESENTATIVE), DONT_KNOW)
         return Reply(texts=(prefix + text,), quick_replies=(*quick, RESTART), intent="eligibility")
 
-    def _focus(self, turn: Turn) -> list[str]:
+    def _unruled_program(self, turn: Turn) -> Reply | None:
+        """A service or centre named in the message (현장데스크, 소공인복합지원센터) has no application
+        rules: say who it is for, from the KB, instead of asking questions that decide nothing."""
+        kb = turn.dialogue.kb
+        named = next((v for v in turn.nlu.values("program") if v in kb.programs), None)
+        if named is None or self._focus(turn, named):
+            return None
+        check = QuickReply("지원사업 자격 확인", "우리 회사가 받을 수 있는 지원사업 확인", {"intent": "eligibility"})
+        return Reply(
+            texts=(answers.target(kb, kb.program(named)),),
+            quick_replies=(check, RESTART),
+            intent="eligibility",
+        )
+
+    def _focus(self, turn: Turn, named: str | None = None) -> list[str]:
         """The rule programs the user asked about (a parent program stands for its parts)."""
         rules, _ = _data(turn)
-        named = turn.program_id
+        named = named or turn.program_id
         if named is None:
             return []
         if rules.program(named) is not None:

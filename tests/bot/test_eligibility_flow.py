@@ -229,3 +229,9 @@ async def test_subscribe_through_the_real_notifier_port(make, settings, clock) -
         assert {"소공인", "설비"} <= set(stored)
     finally:
         await services.close()
+
+
+async def test_a_service_without_rules_gets_its_target_not_questions(make) -> None:
+    reply = await make().respond(msg("현장데스크도 받을수있나요"))
+    assert "지원대상" in reply.texts[0] and "어디에 있나요" not in reply.texts[0]
+    assert "지원사업 자격 확인" in [q.label for q in reply.quick_replies]

@@ -19,7 +19,7 @@ from knowledge_base.eligibility import (
     object_particle,
 )
 from knowledge_base.loader import KnowledgeBaseError
-from knowledge_base.schema import PLAN_DOCUMENT
+from knowledge_base.schema import INDUSTRIES, PLAN_DOCUMENT
 from knowledge_base.store import KnowledgeBase
 from tests.knowledge_base.eligibility_profiles import Profile, outcomes, profile_params
 
@@ -43,9 +43,10 @@ def test_every_applicable_program_has_rules(kb: KnowledgeBase) -> None:
     assert result.result("compressor_replacement").short_name == kb.program("compressor_replacement").short_name  # type: ignore[union-attr]
 
 
-def test_representative_industries_are_the_plans_five() -> None:
+def test_representative_industries_are_the_plans_five_as_the_kb_names_them() -> None:
     values = load_rules().representative_industries.values
     assert values == ["전기자동차", "첨단소재부품", "지능형기계", "스마트물류", "관광레저"]
+    assert tuple(values) == INDUSTRIES
 
 
 def test_gimpo_has_fourteen_eupmyeondong() -> None:
