@@ -5,21 +5,21 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.telegram_bot import ALLOWED_UPDATES, TelegramBot
 from tests.api.test_telegram_webhook import CHAT_ID, RecordingDialogue, text_update
-from tests.fakes.telegram_bot_api import FakeBotApi
+from tests.fakes.telegram_server import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def bot_api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as api:
+def bot_api() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as api:
         yield api
 
 
@@ -38,7 +38,7 @@ async def run_gopa(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str
     return process.returncode or 0, out.decode()
 
 
-def cli_env(api: FakeBotApi, tmp_path: Path, secret: str | None) -> dict[str, str]:
+def cli_env(api: FakeTelegram, tmp_path: Path, secret: str | None) -> dict[str, str]:
     env = {
         "TELEGRAM_BOT_TOKEN": api.token,
         "TELEGRAM_BASE_URL": api.base_url,
@@ -50,15 +50,15 @@ def cli_env(api: FakeBotApi, tmp_path: Path, secret: str | None) -> dict[str, st
     return env
 
 
-async def test_set_webhook_sends_the_secret_and_allowed_updates(bot_api: FakeBotApi, tmp_path: Path) -> None:
+async def test_set_webhook_sends_the_secret_and_allowed_updates(bot_api: FakeTelegram, tmp_path: Path) -> None:
     code, out = await run_gopa(
         "telegram", "set-webhook", env=cli_env(bot_api, tmp_path, "s3cret_token-1"), cwd=tmp_path
     )
     assert code == 0, out
-    [call] = bot_api.calls_to("setWebhook")
-    assert call.params["url"] == "https://gopa.example.kr/telegram/webhook"
-    assert call.params["secret_token"] == "s3cret_token-1"
-    assert call.params["allowed_updates"] == list(ALLOWED_UPDATES)
+    [call] = bot_api.params_of("setWebhook")
+    assert call["url"] == "https://gopa.example.kr/telegram/webhook"
+    assert call["secret_token"] == "s3cret_token-1"
+    assert call["allowed_updates"] == list(ALLOWED_UPDATES)
 
 
 @pytest.mark.parametrize(
@@ -67,11 +67,11 @@ async def test_set_webhook_sends_the_secret_and_allowed_updates(bot_api: FakeBot
     ids=["no-secret", "invalid-secret", "not-https"],
 )
 async def test_set_webhook_refuses_an_open_or_insecure_webhook(
-    bot_api: FakeBotApi, tmp_path: Path, args: tuple[str, ...], secret: str | None
+    bot_api: FakeTelegram, tmp_path: Path, args: tuple[str, ...], secret: str | None
 ) -> None:
     code, _ = await run_gopa("telegram", "set-webhook", *args, env=cli_env(bot_api, tmp_path, secret), cwd=tmp_path)
     assert code == 2
-    assert bot_api.calls_to("setWebhook") == []
+    assert bot_api.params_of("setWebhook") == []
 
 
 async def wait_for(condition: object, limit: int = 400) -> None:
@@ -82,7 +82,7 @@ async def wait_for(condition: object, limit: int = 400) -> None:
     raise AssertionError("condition not met")
 
 
-async def test_polling_deletes_the_webhook_first_and_answers_updates(bot_api: FakeBotApi) -> None:
+async def test_polling_deletes_the_webhook_first_and_answers_updates(bot_api: FakeTelegram) -> None:
     dialogue = RecordingDialogue()
     bot = TelegramBot.build(
         token=bot_api.token,
@@ -94,12 +94,12 @@ async def test_polling_deletes_the_webhook_first_and_answers_updates(bot_api: Fa
     )
     stop = asyncio.Event()
     task = asyncio.create_task(bot.poll(stop))
-    await wait_for(lambda: bot_api.calls_to("getUpdates"))
+    await wait_for(lambda: bot_api.params_of("getUpdates"))
     bot_api.push_update(text_update(77, "폴링으로 물어봐요"))
-    await wait_for(lambda: bot_api.sent_messages(CHAT_ID))
+    await wait_for(lambda: bot_api.sent_to(CHAT_ID))
     stop.set()
     await asyncio.wait_for(task, timeout=30)
-    methods = [c.method for c in bot_api.calls]
+    methods = [method for method, _ in bot_api.requests]
     assert methods.index("deleteWebhook") < methods.index("getUpdates")
     assert [m.text for m in dialogue.seen] == ["폴링으로 물어봐요"]
-    assert "폴링으로 물어봐요" in bot_api.sent_messages(CHAT_ID)[0]["text"]
+    assert "폴링으로 물어봐요" in bot_api.sent_to(CHAT_ID)[0]["text"]

@@ -21,7 +21,7 @@ from knowledge_base import load_knowledge_base
 from nlu.service import build_embedded
 from notifier.models import Subscriber
 from tests.api.test_telegram_webhook import CHAT_ID, callback_update, headers, text_update
-from tests.fakes.telegram_bot_api import FakeBotApi
+from tests.fakes.telegram_server import FakeTelegram
 
 pytestmark = pytest.mark.db
 
@@ -32,12 +32,12 @@ SECRET = "webhook-secret-for-tests"
 class Chat:
     client: httpx.AsyncClient
     services: Services
-    api: FakeBotApi
+    api: FakeTelegram
 
 
 @pytest.fixture
 async def chat(settings: Settings) -> AsyncIterator[Chat]:
-    async with FakeBotApi() as api:
+    with FakeTelegram() as api:
         configured = settings.model_copy(
             update={
                 "telegram_bot_token": SecretStr(api.token),
@@ -76,7 +76,7 @@ def buttons(message: dict) -> dict[str, str]:
 
 async def test_a_new_chat_gets_the_smart_factory_conditions_from_the_kb(chat: Chat) -> None:
     await post(chat, text_update(1, "스마트공장 지원 조건이 뭐예요?"))
-    sent = chat.api.sent_messages(CHAT_ID)
+    sent = chat.api.sent_to(CHAT_ID)
     assert sent, "the bot answered nothing"
     text = "\n".join(m["text"] for m in sent)
     kb = load_knowledge_base(chat.services.settings.kb_dir)
@@ -91,12 +91,12 @@ async def test_a_new_chat_gets_the_smart_factory_conditions_from_the_kb(chat: Ch
 
 async def test_the_chat_subscribes_to_smart_logistics_through_the_dialogue(chat: Chat) -> None:
     await post(chat, text_update(1, "알림 신청"))
-    offer = buttons(chat.api.sent_messages(CHAT_ID)[-1])
+    offer = buttons(chat.api.sent_to(CHAT_ID)[-1])
     assert "스마트물류" in offer
     await post(chat, callback_update(2, offer["스마트물류"]))
-    assert chat.api.calls_to("answerCallbackQuery")
+    assert chat.api.params_of("answerCallbackQuery")
     async with chat.services.db.session() as session:
         [subscriber] = (await session.scalars(select(Subscriber))).all()
     assert (subscriber.channel, subscriber.address, subscriber.active) == ("telegram", str(CHAT_ID), True)
     assert subscriber.topics == ["스마트물류"]
-    assert "스마트물류" in chat.api.sent_messages(CHAT_ID)[-1]["text"]
+    assert "스마트물류" in chat.api.sent_to(CHAT_ID)[-1]["text"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from api.container import Services, build_services
 from bot.reply import Message, QuickReply, Reply
 from core.settings import Settings
 from notifier.models import Subscriber
-from tests.fakes.telegram_bot_api import FakeBotApi
+from tests.fakes.telegram_server import FakeTelegram
 
 SECRET = "webhook-secret-for-tests"
 CHAT_ID = 424242
@@ -73,12 +74,12 @@ def callback_update(update_id: int, data: str, chat_id: int = CHAT_ID) -> dict[s
 
 
 @pytest.fixture
-async def bot_api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as api:
+def bot_api() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as api:
         yield api
 
 
-def telegram_settings(settings: Settings, api: FakeBotApi, secret: str | None = SECRET) -> Settings:
+def telegram_settings(settings: Settings, api: FakeTelegram, secret: str | None = SECRET) -> Settings:
     return settings.model_copy(
         update={
             "telegram_bot_token": pydantic_secret(api.token),
@@ -102,13 +103,11 @@ class Running:
 
 
 @pytest.fixture
-async def running(settings: Settings, bot_api: FakeBotApi) -> AsyncIterator[Running]:
+async def running(settings: Settings, bot_api: FakeTelegram) -> AsyncIterator[Running]:
     configured = telegram_settings(settings, bot_api)
     services = await build_services(configured)
     dialogue = RecordingDialogue()
     services.dialogue = dialogue
-    if not services.subscriptions.known_topics:
-        services.subscriptions.known_topics = ["전기자동차", "첨단소재부품", "지능형기계", "스마트물류", "관광레저"]
     app = create_app(configured, services)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -127,13 +126,15 @@ async def subscriber_count(services: Services) -> int:
 
 
 @pytest.mark.db
-async def test_text_goes_to_the_dialogue_and_the_answer_is_escaped_html(running: Running, bot_api: FakeBotApi) -> None:
+async def test_text_goes_to_the_dialogue_and_the_answer_is_escaped_html(
+    running: Running, bot_api: FakeTelegram
+) -> None:
     response = await running.client.post("/telegram/webhook", json=text_update(1, "안녕하세요"), headers=headers())
     assert response.status_code == 200
     assert [m.text for m in running.dialogue.seen] == ["안녕하세요"]
     assert running.dialogue.seen[0].channel == "telegram"
     assert running.dialogue.seen[0].user_key == str(CHAT_ID)
-    [sent] = bot_api.sent_messages(CHAT_ID)
+    [sent] = bot_api.sent_to(CHAT_ID)
     assert sent["text"] == "받은 말: 안녕하세요 &lt;&amp;&gt;"
     assert sent["parse_mode"] == "HTML"
     [[button]] = sent["reply_markup"]["inline_keyboard"]
@@ -142,31 +143,31 @@ async def test_text_goes_to_the_dialogue_and_the_answer_is_escaped_html(running:
 
 
 @pytest.mark.db
-async def test_quick_reply_tap_is_answered_and_fed_back_as_its_message(running: Running, bot_api: FakeBotApi) -> None:
+async def test_quick_reply_tap_is_answered_and_fed_back_as_its_message(running: Running, bot_api: FakeTelegram) -> None:
     await running.client.post("/telegram/webhook", json=text_update(1, "질문"), headers=headers())
-    data = bot_api.sent_messages(CHAT_ID)[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    data = bot_api.sent_to(CHAT_ID)[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     response = await running.client.post("/telegram/webhook", json=callback_update(2, data), headers=headers())
     assert response.status_code == 200
-    [answered] = bot_api.calls_to("answerCallbackQuery")
-    assert answered.params["callback_query_id"] == "cb2"
+    [answered] = bot_api.params_of("answerCallbackQuery")
+    assert answered["callback_query_id"] == "cb2"
     assert running.dialogue.seen[-1].text == LONG_QUICK_REPLY
-    assert len(bot_api.sent_messages(CHAT_ID)) == 2
+    assert len(bot_api.sent_to(CHAT_ID)) == 2
 
 
 @pytest.mark.db
-async def test_forged_button_data_is_not_fed_to_the_dialogue(running: Running, bot_api: FakeBotApi) -> None:
+async def test_forged_button_data_is_not_fed_to_the_dialogue(running: Running, bot_api: FakeTelegram) -> None:
     response = await running.client.post("/telegram/webhook", json=callback_update(3, "k:forged"), headers=headers())
     assert response.status_code == 200
     assert running.dialogue.seen == []
-    [answered] = bot_api.calls_to("answerCallbackQuery")
-    assert "만료" in answered.params["text"]
+    [answered] = bot_api.params_of("answerCallbackQuery")
+    assert "만료" in answered["text"]
 
 
 @pytest.mark.db
-async def test_help_and_start_list_the_commands(running: Running, bot_api: FakeBotApi) -> None:
+async def test_help_and_start_list_the_commands(running: Running, bot_api: FakeTelegram) -> None:
     for i, command in enumerate(("/start", "/help"), start=1):
         await running.client.post("/telegram/webhook", json=text_update(i, command), headers=headers())
-    sent = bot_api.sent_messages(CHAT_ID)
+    sent = bot_api.sent_to(CHAT_ID)
     assert len(sent) == 2
     for message in sent:
         assert "/subscribe" in message["text"] and "/unsubscribe" in message["text"]
@@ -179,8 +180,8 @@ async def test_help_and_start_list_the_commands(running: Running, bot_api: FakeB
     [None, "", "wrong-secret", SECRET + "x", SECRET[:-1]],
     ids=["missing", "empty", "wrong", "longer", "prefix"],
 )
-async def test_forged_webhook_calls_change_nothing(running: Running, bot_api: FakeBotApi, given: str | None) -> None:
-    calls_before = len(bot_api.calls)
+async def test_forged_webhook_calls_change_nothing(running: Running, bot_api: FakeTelegram, given: str | None) -> None:
+    calls_before = len(bot_api.requests)
     forged = [
         text_update(10, "스마트공장 지원 조건이 뭐예요?"),
         callback_update(11, "sub:스마트물류"),
@@ -191,13 +192,15 @@ async def test_forged_webhook_calls_change_nothing(running: Running, bot_api: Fa
             "/telegram/webhook", json=update, headers=headers(given) if given is not None else {}
         )
         assert response.status_code == 403
-    assert len(bot_api.calls) == calls_before  # nothing sent, no callback answered
+    assert len(bot_api.requests) == calls_before  # nothing sent, no callback answered
     assert running.dialogue.seen == []  # no dialogue state touched
     assert await subscriber_count(running.services) == 0
 
 
 @pytest.mark.db
-async def test_webhook_refuses_everything_when_no_secret_is_configured(settings: Settings, bot_api: FakeBotApi) -> None:
+async def test_webhook_refuses_everything_when_no_secret_is_configured(
+    settings: Settings, bot_api: FakeTelegram
+) -> None:
     configured = telegram_settings(settings, bot_api, secret=None)
     services = await build_services(configured)
     dialogue = RecordingDialogue()
@@ -210,7 +213,7 @@ async def test_webhook_refuses_everything_when_no_secret_is_configured(settings:
             assert response.status_code == 403
     await services.close()
     assert dialogue.seen == []
-    assert bot_api.sent_messages() == []
+    assert bot_api.messages == []
 
 
 @pytest.mark.db
@@ -226,7 +229,7 @@ async def test_webhook_refuses_everything_when_no_secret_is_configured(settings:
     ],
 )
 async def test_bad_bodies_get_clear_errors_and_the_service_keeps_running(
-    running: Running, bot_api: FakeBotApi, body: bytes, status: int
+    running: Running, bot_api: FakeTelegram, body: bytes, status: int
 ) -> None:
     response = await running.client.post(
         "/telegram/webhook", content=body, headers={**headers(), "content-type": "application/json"}
@@ -240,27 +243,38 @@ async def test_bad_bodies_get_clear_errors_and_the_service_keeps_running(
 
 @pytest.mark.db
 async def test_subscribe_button_creates_a_telegram_subscriber_and_unsubscribe_ends_it(
-    running: Running, bot_api: FakeBotApi
+    running: Running, bot_api: FakeTelegram
 ) -> None:
     await running.client.post("/telegram/webhook", json=text_update(1, "/subscribe"), headers=headers())
-    [prompt] = bot_api.sent_messages(CHAT_ID)
+    [prompt] = bot_api.sent_to(CHAT_ID)
     assert "동의" in prompt["text"]
     buttons = {b["text"]: b["callback_data"] for row in prompt["reply_markup"]["inline_keyboard"] for b in row}
     assert "스마트물류" in buttons
 
     await running.client.post("/telegram/webhook", json=callback_update(2, buttons["스마트물류"]), headers=headers())
-    assert bot_api.calls_to("answerCallbackQuery")
+    assert bot_api.params_of("answerCallbackQuery")
     async with running.services.db.session() as session:
         [subscriber] = (await session.scalars(select(Subscriber))).all()
     assert (subscriber.channel, subscriber.address, subscriber.active) == ("telegram", str(CHAT_ID), True)
     assert subscriber.topics == ["스마트물류"]
     assert subscriber.consent_at is not None
-    assert "스마트물류" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+    assert "스마트물류" in bot_api.sent_to(CHAT_ID)[-1]["text"]
 
     await running.client.post("/telegram/webhook", json=text_update(3, "/topics"), headers=headers())
-    assert "스마트물류" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+    assert "스마트물류" in bot_api.sent_to(CHAT_ID)[-1]["text"]
 
     await running.client.post("/telegram/webhook", json=text_update(4, "/unsubscribe"), headers=headers())
-    assert "해지" in bot_api.sent_messages(CHAT_ID)[-1]["text"]
+    assert "해지" in bot_api.sent_to(CHAT_ID)[-1]["text"]
     assert await running.services.subscriptions.topics_of("telegram", str(CHAT_ID)) == []
     assert running.dialogue.seen == []
+
+
+@pytest.mark.db
+async def test_the_bot_token_never_reaches_the_logs(
+    running: Running, bot_api: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await running.client.post("/telegram/webhook", json=text_update(1, "안녕하세요"), headers=headers())
+    assert bot_api.sent_to(CHAT_ID)
+    assert "sendMessage" in caplog.text  # httpx did log the request ...
+    assert bot_api.token not in caplog.text  # ... without the token in its URL

@@ -1,10 +1,13 @@
 """A local stand-in for the Telegram Bot API, served over real HTTP on 127.0.0.1 (port 0).
 
 python-telegram-bot's `Bot(token, base_url=server.base_url)` talks to it exactly as to
-Telegram: POST /bot{token}/{method}. It answers getMe, sendMessage, setWebhook and
-deleteWebhook, and can be told to answer 429 (retry_after), 403 (blocked), 400 (chat not
-found), 5xx, or to stall. A message counts as delivered only when it is answered with ok,
-so a stalled request whose client died was never delivered (as Telegram would not have).
+Telegram: POST /bot{token}/{method}. It answers getMe, sendMessage, setWebhook,
+deleteWebhook, getWebhookInfo, answerCallbackQuery, editMessageReplyMarkup and getUpdates
+(updates queued with `push_update`), and can be told to answer 429 (retry_after), 403
+(blocked), 400 (chat not found), 5xx, or to stall. Every call is logged in order in
+`requests` with its parameters (JSON-encoded ones such as reply_markup decoded).
+A message counts as delivered only when it is answered with ok, so a stalled request
+whose client died was never delivered (as Telegram would not have).
 Run it in a thread (`with FakeTelegram() as tg:`) or as a process (`python -m tests.fakes.telegram_server`).
 """
 
@@ -26,6 +29,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 TOKEN = "123456:TEST-token"
+# Parameters PTB sends JSON-encoded inside its form body.
+JSON_PARAMS = frozenset({"reply_markup", "allowed_updates", "entities", "link_preview_options", "reply_parameters"})
 
 
 class FakeTelegram:
@@ -45,6 +50,8 @@ class FakeTelegram:
         self._release = threading.Event()
         self.webhook: dict[str, Any] | None = None
         self.calls: Counter[str] = Counter()
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self._updates: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._server: uvicorn.Server | None = None
@@ -64,6 +71,19 @@ class FakeTelegram:
     def count(self, chat_id: str | int) -> int:
         return self.per_chat[str(chat_id)]
 
+    def sent_to(self, chat_id: str | int) -> list[dict[str, Any]]:
+        """Messages delivered to one chat, in order (text, parse_mode, reply_markup)."""
+        return [m for m in self.messages if m["chat_id"] == str(chat_id)]
+
+    def params_of(self, method: str) -> list[dict[str, Any]]:
+        """Parameters of every call to `method`, in order."""
+        return [params for name, params in self.requests if name == method]
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Queue an update for the next getUpdates (polling mode)."""
+        with self._lock:
+            self._updates.append(update)
+
     # --- HTTP --------------------------------------------------------------------------------
 
     def app(self) -> Starlette:
@@ -75,6 +95,8 @@ class FakeTelegram:
             return self._error(401, "Unauthorized")
         params = await self._params(request)
         self.calls[method] += 1
+        with self._lock:
+            self.requests.append((method, params))
         if method == "getMe":
             return self._ok({"id": 42, "is_bot": True, "first_name": "gopa", "username": "gopa_test_bot"})
         if method == "setWebhook":
@@ -83,9 +105,27 @@ class FakeTelegram:
         if method == "deleteWebhook":
             self.webhook = None
             return self._ok(True)
+        if method == "getWebhookInfo":
+            url = (self.webhook or {}).get("url", "")
+            return self._ok({"url": url, "has_custom_certificate": False, "pending_update_count": 0})
+        if method in ("answerCallbackQuery", "editMessageReplyMarkup"):
+            return self._ok(True)
+        if method == "getUpdates":
+            return self._ok(await self._get_updates(params))
         if method == "sendMessage":
             return await self._send_message(params)
         return self._error(404, "Not Found: method not found")
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        # Long polling, shortened: waits at most half a second for a queued update.
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 0.5)
+        while True:
+            with self._lock:
+                if self._updates:
+                    return [self._updates.pop(0)]
+            if time.monotonic() >= deadline:
+                return []
+            await asyncio.sleep(0.02)
 
     async def _send_message(self, params: dict[str, Any]) -> JSONResponse:
         chat = str(params.get("chat_id", ""))
@@ -117,7 +157,14 @@ class FakeTelegram:
         if len(text.encode("utf-16-le")) // 2 > 4096:
             return self._error(400, "Bad Request: message is too long")
         with self._lock:
-            self.messages.append({"chat_id": chat, "text": text, "parse_mode": params.get("parse_mode")})
+            self.messages.append(
+                {
+                    "chat_id": chat,
+                    "text": text,
+                    "parse_mode": params.get("parse_mode"),
+                    "reply_markup": params.get("reply_markup"),
+                }
+            )
             self.delivered_at.append(time.monotonic())
             self.per_chat[chat] += 1
             message_id = len(self.messages)
@@ -138,7 +185,10 @@ class FakeTelegram:
             body = await request.body()
             return json.loads(body) if body else {}
         form = await request.form()
-        return {key: value for key, value in form.items()}
+        return {
+            key: json.loads(value) if key in JSON_PARAMS and isinstance(value, str) else value
+            for key, value in form.items()
+        }
 
     @staticmethod
     def _ok(result: Any) -> JSONResponse:
