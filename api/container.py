@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.context import ContextStore, DbContextStore, MemoryContextStore
+from bot.dialogue import Dialogue
 from bot.ports import DialoguePort
 from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
@@ -14,6 +16,8 @@ from desk.bot_port import DeskHandoffPort
 from desk.service import DeskService
 from knowledge_base import load_knowledge_base
 from knowledge_base.schema import CATEGORIES, INDUSTRIES
+from nlu.service import build_backend
+from nlu.types import NluBackend
 from notifier.bot_port import NotifierSubscriptionPort
 from notifier.runtime import NotifierService
 from notifier.subscriptions import SubscriptionService
@@ -32,7 +36,7 @@ class Services:
     notifier: NotifierService
     # What the dialogue calls for "상담원 연결" and "신청할게요": consultations and intents in the desk.
     handoff_port: DeskHandoffPort
-    # The dialogue every channel calls; None until the KB and NLU are wired in (the skill answers 503).
+    # The dialogue every channel calls (None only in tests that build Services by hand).
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
 
@@ -61,7 +65,8 @@ class Services:
         await self.db.dispose()
 
 
-async def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+async def build_services(settings: Settings, clock: Clock | None = None, *, nlu: NluBackend | None = None) -> Services:
+    """Everything, built once. `nlu` replaces the configured backend (tests inject a fake)."""
     db = Database(settings)
     await db.create_all()
     clock = clock or SystemClock()
@@ -73,15 +78,32 @@ async def build_services(settings: Settings, clock: Clock | None = None) -> Serv
         program_exists=lambda program_id: program_id in kb.programs,
         login_limit_per_min=settings.login_rate_limit_per_min,
     )
+    subscription_port = NotifierSubscriptionPort(subscriptions)
+    handoff_port = DeskHandoffPort(desk)
+    context: ContextStore = (
+        DbContextStore(db, clock, settings.dialogue_context_ttl_s)
+        if settings.dialogue_context_store == "db"
+        else MemoryContextStore(clock, settings.dialogue_context_ttl_s)
+    )
+    dialogue = Dialogue(
+        kb,
+        nlu or build_backend(settings),
+        context,
+        subscriptions=subscription_port,
+        handoff=handoff_port,
+        clock=clock,
+        settings=settings,
+    )
     return Services(
         settings=settings,
         clock=clock,
         db=db,
         desk=desk,
         subscriptions=subscriptions,
-        subscription_port=NotifierSubscriptionPort(subscriptions),
+        subscription_port=subscription_port,
         notifier=NotifierService(db, settings, clock),
-        handoff_port=DeskHandoffPort(desk),
+        handoff_port=handoff_port,
+        dialogue=dialogue,
     )
 
 

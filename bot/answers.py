@@ -6,18 +6,11 @@ Every text ends with its source line; numbers are only ever copied from KB field
 
 from __future__ import annotations
 
+from knowledge_base import money
 from knowledge_base.schema import Budget, CommonRules, Organization, Program, Source, StatTable, Team
 from knowledge_base.store import KnowledgeBase
 
 PLAN_NOTE = "2022년 계획 기준"
-
-
-def format_budget(amount: float) -> str:
-    """'25백만원(2,500만원)': the plan's unit, then the way people say it."""
-    manwon = round(amount * 100)
-    eok, rest = divmod(manwon, 10_000)
-    spoken = " ".join(x for x in (f"{eok:,}억" if eok else "", f"{rest:,}만" if rest else "") if x) + "원"
-    return f"{amount:,g}백만원({spoken})"
 
 
 def cite(*sources: Source) -> str:
@@ -37,13 +30,8 @@ def team_line(team: Team | None) -> str:
 
 
 def budget_text(budget: Budget | None) -> str:
-    """'25백만원(2,500만원)', '200백만원(2억원) (이월예산)', '비예산'."""
-    if budget is None:
-        return ""
-    if budget.amount is None:
-        return budget.note or ""
-    text = format_budget(budget.amount)
-    return f"{text} ({budget.note})" if budget.note else text
+    """'25백만원 (2,500만원)', '200백만원 (2억원), 이월예산', '비예산'."""
+    return money.budget_text(budget) if budget else ""
 
 
 def size_text(program: Program) -> str:
@@ -85,32 +73,43 @@ def overview(kb: KnowledgeBase, program: Program) -> str:
 
 
 def budget(kb: KnowledgeBase, program: Program) -> str:
-    figures = ", ".join(t for t in (budget_text(program.budget), size_text(program)) if t)
-    lines = [f"{program.name}: " + (f"예산 {figures}" if figures else "계획서에 예산·규모가 나와 있지 않습니다.")]
-    if program.budget:
-        for part in program.budget.parts:
-            amount = format_budget(part.amount) if part.amount is not None else ""
-            percent = f"{part.percent:g}%" if part.percent is not None else ""
-            lines.append(f"· {part.label} {' '.join(x for x in (amount, percent) if x)}".rstrip())
+    plan = program.budget
+    amount = (money.with_spoken(plan.amount) if plan.amount is not None else plan.note or "") if plan else ""
+    figures = ", ".join(t for t in (f"예산 {amount}" if amount else "", size_text(program)) if t)
+    lines = [f"{program.name}: {figures or '계획서에 예산·규모가 나와 있지 않습니다.'}"]
+    if plan and plan.amount is not None and plan.note:
+        lines.append(f"· 비고: {plan.note}")
+    if plan and plan.total is not None:
+        lines.append(f"· 총사업비: {money.with_spoken(plan.total)}")
+    if plan and plan.parts:
+        lines.append(f"· 내역: {money.parts_text(plan)}")
     for child in kb.children(program.id):
         child_figures = ", ".join(t for t in (budget_text(child.budget), size_text(child)) if t)
         if child_figures:
             lines.append(f"· {child.short_name or child.name}: {child_figures}")
     sources = [program.source]
     for discrepancy in program.discrepancies:
-        lines.append(f"※ 계획서의 {discrepancy.topic} 수치가 두 가지입니다.")
+        lines.append(f"※ {discrepancy.topic}: 계획서에 두 가지로 적혀 있어요.")
         for alt in discrepancy.alternatives:
             lines.append(f"· {alt.value}: {alt.meaning}")
             sources.append(alt.source)
-        if discrepancy.note:
-            lines.append(f"  ({discrepancy.note})")
     lines.append(cite(*sources))
     return join_lines(*lines)
 
 
+def short_figures(program: Program) -> str:
+    """'25백만원 (2,500만원), 25개사 지원': for list cards, without notes."""
+    plan = program.budget
+    amount = (money.with_spoken(plan.amount) if plan.amount is not None else plan.note or "") if plan else ""
+    return ", ".join(t for t in (amount, size_text(program)) if t)
+
+
 def support(kb: KnowledgeBase, program: Program) -> str:
     body = bullets(program.support) if program.support else program.summary
-    return join_lines(f"[{program.name}] 지원내용", body, cite(program.source))
+    figures = short_figures(program)
+    return join_lines(
+        f"[{program.name}] 지원내용", body, f"· 예산·규모: {figures}" if figures else "", cite(program.source)
+    )
 
 
 def target(kb: KnowledgeBase, program: Program) -> str:
@@ -151,24 +150,32 @@ def how_to_apply(kb: KnowledgeBase, program: Program) -> str:
     return bullets(program.how_to_apply) if program.how_to_apply else ""
 
 
-def process(rules: CommonRules) -> str:
+def process(rules: CommonRules, program: Program | None = None) -> str:
+    """The common 추진 절차; asked about one program, its own way to apply comes first."""
     steps = " → ".join(step.name for step in sorted(rules.process, key=lambda s: s.order))
+    own = program is not None and bool(program.how_to_apply)
     return join_lines(
+        f"[{program.name}] 신청 방법\n{bullets(program.how_to_apply)}" if own else "",
         f"기업지원사업 추진 절차 ({len(rules.process)}단계)",
         steps,
         f"· 평가: {rules.evaluation}",
         f"· 사업 수행: {rules.max_duration}",
-        cite(rules.source),
+        cite(*((program.source,) if own else ()), rules.source),
     )
 
 
-def ratio_payment(rules: CommonRules) -> str:
+def ratio_payment(rules: CommonRules, program: Program | None = None) -> str:
+    """The common rules; a program's own percentages (스마트공장: 총사업비의 20%) come first."""
+    own = [line for line in program.support if "%" in line] if program else []
+    if program and program.budget and any(part.percent is not None for part in program.budget.parts):
+        own.append(f"사업비 구성: {money.parts_text(program.budget)}")
     return join_lines(
-        "지원 비율과 지원금 지급",
+        f"[{program.name}]\n" + "\n".join(f"· {line}" for line in own) if program and own else "",
+        "지원 비율과 지원금 지급 (기업지원사업 공통)",
         f"· 지원 비율: {rules.support_ratio}",
         f"· 지원 한도: {rules.support_limit}",
         *(f"· {line}" for line in rules.payment),
-        cite(rules.source),
+        cite(*((program.source,) if program and own else ()), rules.source),
     )
 
 

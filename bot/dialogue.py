@@ -22,7 +22,7 @@ from bot.reply import Button, Card, Message, QuickReply, Reply
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 from core.text import compact, normalize_utterance
-from knowledge_base.schema import Program, Source, Team
+from knowledge_base.schema import INDUSTRIES, Program, Source, Team
 from knowledge_base.store import KnowledgeBase
 from nlu.types import INTENTS, Entity, NluBackend, NluResult
 
@@ -34,6 +34,8 @@ RESTART_WORDS = frozenset({"처음으로", "처음", "취소", "그만", "메뉴
 MORE_WORDS = frozenset({"더보기", "더볼래", "다음", "더"})
 # Words that turn "지원사업 알려줘" into "which programs are there?" rather than one program.
 LIST_WORDS = ("뭐있", "뭐가있", "무슨", "어떤", "목록", "종류", "리스트", "전체", "모든", "뭐뭐")
+# Words that move a question about a program to its 2021 results (출범 이후 주요성과).
+PAST_WORDS = ("2021", "작년", "지난해", "21년", "실적", "성과")
 PAGE_SIZE = 5
 MAIN_PROGRAMS = (
     "innovation_5_industries",
@@ -126,9 +128,9 @@ class Dialogue:
             return self.program_list(state, page)
 
         nlu = await self._parse(text, extra)
-        named = self._named_program(nlu)
+        named = self._named_program(nlu, key)
         program_id = named or state.program_id
-        turn = Turn(message=message, nlu=nlu, state=state, program_id=program_id, dialogue=self)
+        turn = Turn(message=message, nlu=nlu, state=state, program_id=program_id, dialogue=self, named=named)
 
         flow = self.flows.get(state.flow)
         if flow is not None:
@@ -173,11 +175,17 @@ class Dialogue:
             return NluResult(text="", intent="greeting", confidence=1.0)
         return await self.nlu.parse(text)
 
-    def _named_program(self, nlu: NluResult) -> str | None:
-        for value in nlu.values("program"):
-            if value in self.kb.programs:
-                return value
-        return None
+    def _named_program(self, nlu: NluResult, key: str) -> str | None:
+        """The program the message names: the most specific one ('전기차 기술협업' names both the
+        EV program and its 기술협업 part), and its 2021 result when the question is about 2021."""
+        named = [value for value in dict.fromkeys(nlu.values("program")) if value in self.kb.programs]
+        if not named:
+            return None
+        children = [pid for pid in named if self.kb.programs[pid].parent in named]
+        chosen = children[0] if children else named[0]
+        if any(word in key for word in PAST_WORDS) and f"result_2021_{chosen}" in self.kb.programs:
+            return f"result_2021_{chosen}"
+        return chosen
 
     # ------------------------------------------------------------------ shared replies
     def _build_text(self, intent: str, program_id: str | None) -> str:
@@ -189,8 +197,8 @@ class Dialogue:
             "program_support": lambda: answers.support(kb, program),
             "program_target": lambda: answers.target(kb, program),
             "program_schedule": lambda: answers.schedule(kb, program),
-            "process": lambda: answers.process(kb.common_rules),
-            "ratio_payment": lambda: answers.ratio_payment(kb.common_rules),
+            "process": lambda: answers.process(kb.common_rules, program),
+            "ratio_payment": lambda: answers.ratio_payment(kb.common_rules, program),
             "contact": lambda: answers.contact(kb, program) if program else answers.general_contact(kb),
             "location": lambda: answers.location(kb, program),
             "organization": lambda: answers.organization(kb.organization, kb),
@@ -298,8 +306,7 @@ class Dialogue:
         cards = tuple(
             Card(
                 title=p.name,
-                description=", ".join(t for t in (answers.budget_text(p.budget), answers.size_text(p)) if t)
-                or p.summary,
+                description=answers.short_figures(p) or p.summary,
                 buttons=(Button("자세히", "message", f"{p.short_name or p.name} 알려줘"),),
             )
             for p in shown
@@ -348,10 +355,11 @@ class Dialogue:
         )
 
     async def _process(self, turn: Turn) -> Reply:
-        return self._general("process")
+        # Only a program named in this very message narrows the common process down.
+        return self._general("process", turn.named)
 
     async def _ratio_payment(self, turn: Turn) -> Reply:
-        return self._general("ratio_payment")
+        return self._general("ratio_payment", turn.program_id)
 
     async def _contact(self, turn: Turn) -> Reply:
         reply = self._general("contact", turn.program_id)
@@ -378,7 +386,7 @@ class Dialogue:
         text = answers.statistics(table)
         quick = (
             *tuple(
-                QuickReply(_label(t.title), t.title, {"intent": "statistics", "table": t.id})
+                QuickReply(_label(_short_title(t.title)), t.title, {"intent": "statistics", "table": t.id})
                 for t in tables
                 if t.id != table.id
             )[:8],
@@ -387,9 +395,8 @@ class Dialogue:
         return Reply(texts=(text,), quick_replies=quick, sources=(table.source.cite(),))
 
     def topics(self) -> list[str]:
-        """The 5 대표산업, as the KB names them on the innovation program."""
-        program = self.kb.programs.get("innovation_5_industries")
-        return list(program.topics) if program else []
+        """Alert topics offered as quick replies: the 5 대표산업 (then 전체)."""
+        return list(INDUSTRIES)
 
     async def _subscribe(self, turn: Turn) -> Reply:
         channel = self.kb.programs.get("alert_channel")
@@ -401,9 +408,9 @@ class Dialogue:
                 answers.cite(channel.source) if channel else "",
             )
             return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
-        topic = (turn.message.extra or {}).get("topic")
+        topic = (turn.message.extra or {}).get("topic") or _topic_named(turn.nlu)
         if topic:
-            topics = self.topics() if topic == ALL_TOPICS else [topic]
+            topics = [topic]
             result = await self.subscriptions.subscribe(turn.message, topics, consent=True)
             text = result.message or (
                 f"알림을 신청했어요: {', '.join(result.topics) or ALL_TOPICS}. 해지하려면 '알림 해지'라고 보내 주세요."
@@ -415,10 +422,14 @@ class Dialogue:
             *tuple(QuickReply(_label(t), f"{t} 알림 신청", {"intent": "subscribe", "topic": t}) for t in self.topics()),
             QuickReply(ALL_TOPICS, "전체 알림 신청", {"intent": "subscribe", "topic": ALL_TOPICS}),
         )
+        how = f"({channel.name}: {' → '.join(channel.how_to_apply)})" if channel and channel.how_to_apply else ""
         return Reply(
             texts=(
-                "어떤 분야의 지원사업 공고 알림을 받으시겠어요? "
-                "고르시면 알림 수신에 동의하신 것으로 보고 신청해 드려요.",
+                answers.join_lines(
+                    "어떤 분야의 지원사업 공고 알림을 받으시겠어요? "
+                    "고르시면 알림 수신에 동의하신 것으로 보고 신청해 드려요.",
+                    how,
+                ),
             ),
             quick_replies=quick,
             intent="subscribe",
@@ -590,6 +601,19 @@ def _asks_for_list(key: str) -> bool:
 
 def _overlap(a: str, b: str) -> int:
     return sum(1 for i in range(len(b) - 1) if b[i : i + 2] in a)
+
+
+def _topic_named(nlu: NluResult) -> str | None:
+    """'전기자동차 알림 신청' subscribes to that industry; '전체 알림' to everything."""
+    industries = [value for value in nlu.values("industry") if value in INDUSTRIES]
+    if industries:
+        return industries[0]
+    return ALL_TOPICS if ALL_TOPICS in compact(nlu.text) else None
+
+
+def _short_title(title: str) -> str:
+    """'김포시 제조업 현황 (종사자규모별)' -> '제조업 (종사자규모별)': fits a 14-character label."""
+    return title.removeprefix("김포시 ").replace("현황 (", "(").replace(" 현황", "")
 
 
 def _label(text: str, limit: int = 14) -> str:

@@ -30,6 +30,7 @@ class Turn:
     state: UserState
     program_id: str | None  # the program named now or kept in context
     dialogue: Dialogue  # for the KB, the ports, settings and the shared reply helpers
+    named: str | None = None  # the program named in this very message (None: from context or none)
 
 
 class Flow(Protocol):

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
 
     # --- dialogue ------------------------------------------------------------------
     dialogue_context_ttl_s: int = 1800
+    # "memory": per-process LRU (one API process); "db": the dialogue_states table (several processes).
+    dialogue_context_store: Literal["memory", "db"] = "memory"
 
     # --- HTTP service ----------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -44,6 +46,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     secret_key: SecretStr = SecretStr("dev-only-change-me")
     log_level: str = "INFO"
+    access_log: bool = True  # uvicorn's per-request log line; off for benchmarks
 
     # --- Kakao ---------------------------------------------------------------------
     kakao_skill_secret: SecretStr | None = None

@@ -12,8 +12,6 @@ from asgi_lifespan import LifespanManager
 
 from api.app import create_app
 from api.container import build_services
-from bot.context import MemoryContextStore
-from bot.dialogue import Dialogue
 from core.settings import Settings
 from tests.bot.kakao_limits import assert_kakao_limits
 
@@ -44,18 +42,8 @@ def payload(utterance: object = "시험분석비 예산", user_id: object = "bot
     return body
 
 
-async def make_client(
-    settings: Settings, fixture_kb, keyword_nlu, clock, **dialogue_kwargs
-) -> AsyncIterator[httpx.AsyncClient]:
-    services = await build_services(settings, clock)
-    services.dialogue = Dialogue(
-        fixture_kb,
-        keyword_nlu,
-        MemoryContextStore(clock, settings.dialogue_context_ttl_s),
-        clock=clock,
-        settings=settings,
-        **dialogue_kwargs,
-    )
+async def make_client(settings: Settings, nlu, clock) -> AsyncIterator[httpx.AsyncClient]:
+    services = await build_services(settings, clock, nlu=nlu)
     app = create_app(settings, services)
     async with (
         LifespanManager(app),
@@ -66,8 +54,8 @@ async def make_client(
 
 
 @pytest.fixture
-async def client(settings, fixture_kb, keyword_nlu, clock) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in make_client(settings, fixture_kb, keyword_nlu, clock):
+async def client(settings, keyword_nlu, clock) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in make_client(settings, keyword_nlu, clock):
         yield c
 
 
@@ -86,7 +74,7 @@ async def test_full_payload_gets_a_valid_skill_response(client) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert_kakao_limits(response.json())
-    assert "25백만원(2,500만원)" in text_of(response)
+    assert "25백만원 (2,500만원)" in text_of(response)
 
 
 @pytest.mark.parametrize("lang", ["ko", "kr", None])
@@ -189,8 +177,8 @@ class Boom:
         raise RuntimeError(f"exploded on {text} 010-1234-5678")
 
 
-async def test_internal_error_gives_a_valid_try_again_reply_and_is_logged(settings, fixture_kb, clock, caplog) -> None:
-    async for client in make_client(settings, fixture_kb, Boom(), clock):
+async def test_internal_error_gives_a_valid_try_again_reply_and_is_logged(settings, clock, caplog) -> None:
+    async for client in make_client(settings, Boom(), clock):
         with caplog.at_level(logging.ERROR, logger="api.routers.kakao"):
             response = await post(client, payload("연락처 010-1234-5678"))
     assert response.status_code == 200
@@ -201,11 +189,11 @@ async def test_internal_error_gives_a_valid_try_again_reply_and_is_logged(settin
     assert "010-1234-5678" not in logged
 
 
-async def test_secret_header_is_required_when_configured(settings, fixture_kb, keyword_nlu, clock) -> None:
+async def test_secret_header_is_required_when_configured(settings, keyword_nlu, clock) -> None:
     from pydantic import SecretStr
 
     secured = settings.model_copy(update={"kakao_skill_secret": SecretStr("s3cret")})
-    async for client in make_client(secured, fixture_kb, keyword_nlu, clock):
+    async for client in make_client(secured, keyword_nlu, clock):
         missing = await post(client, payload())
         wrong = await post(client, payload(), **{"X-Gopa-Skill-Secret": "nope"})
         right = await post(client, payload(), **{"X-Gopa-Skill-Secret": "s3cret"})

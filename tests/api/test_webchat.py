@@ -144,6 +144,7 @@ async def test_bad_input_gets_a_json_error_and_the_chat_keeps_working(
 
 async def test_without_a_dialogue_the_endpoint_says_so(settings: Settings) -> None:
     services = await build_services(settings)
+    services.dialogue = None
     app = create_app(settings, services)
     async with (
         LifespanManager(app),

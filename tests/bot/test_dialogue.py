@@ -6,6 +6,7 @@ from bot.context import MemoryContextStore
 from bot.flows import FlowRegistry, Turn
 from bot.ports import HandoffRequest, SubscriptionResult
 from bot.reply import Message, Reply
+from knowledge_base.schema import INDUSTRIES
 
 
 def msg(text: str, user: str = "u1", extra: dict[str, str] | None = None) -> Message:
@@ -17,7 +18,7 @@ async def test_follow_up_questions_stay_on_the_program_in_context(make_dialogue)
     first = await dialogue.respond(msg("시험분석비 지원사업 알려줘"))
     assert "중소기업 시험분석비 지원사업" in first.texts[0]
     budget = await dialogue.respond(msg("예산은?"))
-    assert "25백만원(2,500만원)" in budget.texts[0]
+    assert "25백만원 (2,500만원)" in budget.texts[0]
     assert "25개사" in budget.texts[0]
     schedule = await dialogue.respond(msg("언제 신청해요?"))
     assert "6월 4주~7월 3주" in schedule.texts[0]
@@ -160,7 +161,7 @@ async def test_subscribe_offers_topics_then_subscribes_through_the_port(make_dia
     dialogue = make_dialogue(subscriptions=port)
     offer = await dialogue.respond(msg("알림 신청"))
     labels = [q.label for q in offer.quick_replies]
-    assert labels == ["전기자동차", "관광레저", "전체"]
+    assert labels == [*INDUSTRIES, "전체"]
     pick = offer.quick_replies[0]
     done = await dialogue.respond(msg(pick.message, extra=pick.extra))
     assert port.calls == [("u1", ["전기자동차"], True)]
@@ -292,3 +293,10 @@ async def test_memory_store_is_bounded_lru(clock) -> None:
     assert len(store) == 2
     assert (await store.load("kakao", "b")).program_id is None
     assert (await store.load("kakao", "a")).program_id == "a"
+
+
+async def test_ratio_question_about_a_program_gives_its_own_percentages_first(make_dialogue) -> None:
+    reply = await make_dialogue().respond(msg("스마트공장 지원 비율"))
+    text = reply.texts[0]
+    assert text.index("[스마트공장 구축 지원사업]") < text.index("60%~75%")
+    assert "국비 1,250백만원(50%)" in text
