@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot.ports import DialoguePort, SubscriptionPort
 from bot.render.telegram import MAX_CALLBACK_BYTES, CallbackKeys, TelegramMessage, render_telegram
 from bot.reply import Message
+from core.privacy import redact_in_logs
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ class TelegramBot:
         topics: Sequence[str],
         polling: bool = False,
     ) -> TelegramBot:
+        # Every Bot API URL contains the token, and httpx logs each request URL.
+        redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram"))
         builder = Application.builder().token(token).base_url(base_url).rate_limiter(AIORateLimiter(max_retries=2))
         if not polling:
             builder = builder.updater(None)
@@ -243,5 +246,6 @@ class TelegramBot:
 
 async def set_webhook(*, token: str, base_url: str, url: str, secret: str) -> bool:
     """Point Telegram at our webhook; Telegram then sends `secret` in every update's header."""
+    redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram"))
     async with Bot(token, base_url=base_url) as bot:
         return await bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -266,3 +267,14 @@ async def test_subscribe_button_creates_a_telegram_subscriber_and_unsubscribe_en
     assert "해지" in bot_api.sent_to(CHAT_ID)[-1]["text"]
     assert await running.services.subscriptions.topics_of("telegram", str(CHAT_ID)) == []
     assert running.dialogue.seen == []
+
+
+@pytest.mark.db
+async def test_the_bot_token_never_reaches_the_logs(
+    running: Running, bot_api: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await running.client.post("/telegram/webhook", json=text_update(1, "안녕하세요"), headers=headers())
+    assert bot_api.sent_to(CHAT_ID)
+    assert "sendMessage" in caplog.text  # httpx did log the request ...
+    assert bot_api.token not in caplog.text  # ... without the token in its URL
