@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.context import ContextStore, DbContextStore, MemoryContextStore
 from bot.dialogue import Dialogue
 from bot.ports import DialoguePort
-from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
@@ -21,6 +21,10 @@ from nlu.types import NluBackend
 from notifier.bot_port import NotifierSubscriptionPort
 from notifier.runtime import NotifierService
 from notifier.subscriptions import SubscriptionService
+
+if TYPE_CHECKING:
+    # python-telegram-bot costs about half a second to import: only when a token is configured.
+    from bot.telegram_bot import TelegramBot
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +118,8 @@ def build_telegram(services: Services, *, polling: bool = False) -> TelegramBot:
         raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
     if services.dialogue is None:
         raise RuntimeError("no dialogue to answer Telegram messages")
+    from bot.telegram_bot import TelegramBot
+
     return TelegramBot.build(
         token=token.get_secret_value(),
         base_url=services.settings.telegram_base_url,

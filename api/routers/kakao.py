@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 JSON_UTF8 = "application/json; charset=utf-8"
 MAX_USER_KEY = 128
+SCALARS = (str, int, float, bool)
 TRY_AGAIN = "죄송해요, 잠시 문제가 생겼어요. 조금 뒤에 다시 물어봐 주세요."
 
 
@@ -44,7 +45,7 @@ def _scalar_extras(raw: Any) -> dict[str, str] | None:
     """clientExtra arrives as null, {} or an object; keep its scalar values as strings."""
     if not isinstance(raw, dict):
         return None
-    out = {str(k): str(v) for k, v in raw.items() if isinstance(v, str | int | float | bool)}
+    out = {str(k): str(v) for k, v in raw.items() if isinstance(v, SCALARS)}
     return out or None
 
 

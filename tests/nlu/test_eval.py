@@ -78,3 +78,16 @@ def test_train_command_trains_once_then_loads(tmp_path: Path, monkeypatch: pytes
     assert "embedded NLU trained" in first.output
     assert "loaded from cache" in second.output
     assert len(list((tmp_path / "nlu").glob("embedded-*.pkl"))) == 1
+
+
+def test_parse_command_shows_intent_and_entities(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("NLU_BACKEND", "embedded")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["parse", "콤프래샤 교체 언제 신청함?"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "intent     program_schedule" in result.output
+    assert "entity     program=compressor_replacement from '콤프래샤'" in result.output

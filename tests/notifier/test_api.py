@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from core.db import Database
 from core.settings import Settings
 from notifier.models import Reminder
 from tests.desk.helpers import client_for, running_app, staff_token
@@ -10,7 +11,8 @@ from tests.desk.helpers import client_for, running_app, staff_token
 pytestmark = pytest.mark.db
 
 
-async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings) -> None:
+async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings, db: Database) -> None:
+    # `db` empties the tables first when the suite runs on PostgreSQL.
     async with running_app(settings) as (app, services):
         token = await staff_token(services)
         async with client_for(app) as anonymous:
