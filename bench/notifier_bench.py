@@ -51,6 +51,8 @@ def stats(port: int) -> dict[str, float]:
 
 
 async def add_subscribers(db: Database, count: int, topic: str, first_chat: int) -> None:
+    if count == 0:
+        return
     now = datetime.now(UTC)
     rows = [
         {
@@ -139,7 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--paced", type=int, default=150, help="subscribers of the paced run (0: skip)")
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
     try:
         import uvloop  # installed with uvicorn[standard]; the worker's event loop is then C code
