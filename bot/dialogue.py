@@ -37,6 +37,9 @@ LIST_WORDS = ("뭐있", "뭐가있", "무슨", "어떤", "목록", "종류", "�
 # Words that move a question about a program to its 2021 results (출범 이후 주요성과).
 PAST_WORDS = ("2021", "작년", "지난해", "21년", "실적", "성과")
 PAGE_SIZE = 5
+# What "지원사업 뭐 있어요" lists, in this order: the agency's own programs, then the national and
+# provincial projects it runs, then the support infrastructure.
+LISTED_KINDS = ("support_program", "national_project", "infrastructure")
 PARSE_CACHE_SIZE = 8192  # distinct normalised utterances whose NLU result is kept (FIFO)
 MAIN_PROGRAMS = (
     "innovation_5_industries",
@@ -306,7 +309,12 @@ class Dialogue:
         )
 
     def program_list(self, state: UserState, page: int) -> Reply:
-        programs = [p for p in self.kb.applicable_programs() if p.year == 2022 and p.parent is None]
+        programs = [
+            p
+            for kind in LISTED_KINDS
+            for p in self.kb.programs.values()
+            if p.kind == kind and p.year == 2022 and not p.parent
+        ]
         pages = max(1, -(-len(programs) // PAGE_SIZE))
         page = max(0, min(page, pages - 1))
         state.page = page
