@@ -37,9 +37,7 @@ async def test_services_start_delivers_in_the_background_and_stop_cleanly(
             AnnouncementInput(title="물류 공고", topics=("스마트물류",), period_kind="상시")
         )
         assert await announcements.publish(ann.id) == 1
-        async with asyncio.timeout(30):
-            while telegram.count("4242") == 0:
-                await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(telegram.wait_for_messages, 1, 30)
     finally:
         await services.stop()
         await services.stop()  # twice is safe
