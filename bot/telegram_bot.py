@@ -104,7 +104,13 @@ class TelegramBot:
     ) -> TelegramBot:
         # Every Bot API URL contains the token, and httpx logs each request URL.
         redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram"))
-        builder = Application.builder().token(token).base_url(base_url).rate_limiter(AIORateLimiter(max_retries=2))
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(base_url)
+            .rate_limiter(AIORateLimiter(max_retries=2))
+            .job_queue(None)  # nothing is scheduled here; the notifier owns scheduling
+        )
         if not polling:
             builder = builder.updater(None)
         return cls(builder.build(), dialogue, subscriptions, topics)
