@@ -118,7 +118,7 @@ class EligibilityFlow:
                 return self._next(turn, found)
             asked = slots.get("asking")
             other = turn.nlu.intent not in STAY_INTENTS and turn.nlu.confidence >= LEAVE_CONFIDENCE
-            if asked is None or other or turn.nlu.values("program"):
+            if asked is None or other or turn.named:
                 return None
             return self._question(turn, asked, prefix="죄송해요, 답을 알아듣지 못했어요. ")
         _merge(slots, found)
@@ -153,7 +153,7 @@ class EligibilityFlow:
         """A service or centre named in the message (현장데스크, 소공인복합지원센터) has no application
         rules: say who it is for, from the KB, instead of asking questions that decide nothing."""
         kb = turn.dialogue.kb
-        named = next((v for v in turn.nlu.values("program") if v in kb.programs), None)
+        named = turn.named
         if named is None or self._focus(turn, named):
             return None
         check = QuickReply("지원사업 자격 확인", "우리 회사가 받을 수 있는 지원사업 확인", {"intent": "eligibility"})
