@@ -329,3 +329,9 @@ async def test_a_member_joining_a_group_gets_no_answer(running: Running, bot_api
     response = await running.client.post("/telegram/webhook", json=update, headers=headers())
     assert response.status_code == 200
     assert bot_api.messages == []
+
+
+@pytest.mark.db
+async def test_the_web_chat_page_points_to_the_running_bot_for_alerts(running: Running) -> None:
+    page = (await running.client.get("/")).text
+    assert 'href="https://t.me/gopa_test_bot"' in page
