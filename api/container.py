@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.context import ContextStore, DbContextStore, MemoryContextStore
 from bot.dialogue import Dialogue
 from bot.ports import DialoguePort
-from bot.telegram_bot import TelegramBot
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
-from desk.bot_port import DeskHandoffPort
-from desk.service import DeskService
+from desk.bot_port import DeskHandoffPort, requester_key
+from desk.service import DeskService, IntentFilter
 from knowledge_base import load_knowledge_base
 from knowledge_base.schema import CATEGORIES, INDUSTRIES
 from nlu.service import build_backend
 from nlu.types import NluBackend
 from notifier.bot_port import NotifierSubscriptionPort
+from notifier.intents import RequesterKeyRecipients
 from notifier.runtime import NotifierService
 from notifier.subscriptions import SubscriptionService
+
+if TYPE_CHECKING:
+    # python-telegram-bot costs about half a second to import: only when a token is configured.
+    from bot.telegram_bot import TelegramBot
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +106,24 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         desk=desk,
         subscriptions=subscriptions,
         subscription_port=subscription_port,
-        notifier=NotifierService(db, settings, clock),
+        notifier=NotifierService(db, settings, clock, intents=intent_recipients(db, desk)),
         handoff_port=handoff_port,
         dialogue=dialogue,
     )
+
+
+# Intents not yet decided: the company still has to hand in its application.
+OPEN_INTENT_STATUSES = ("관심", "신청예정")
+
+
+def intent_recipients(db: Database, desk: DeskService) -> RequesterKeyRecipients:
+    """Companies with an open application intent for a program get its deadline reminders too."""
+
+    async def keys_for_program(program_id: str) -> set[str]:
+        page = await desk.list_intents(IntentFilter(program_id=program_id), limit=10_000)
+        return {i.requester_key for i in page.items if i.requester_key and i.status in OPEN_INTENT_STATUSES}
+
+    return RequesterKeyRecipients(db, keys_for_program, requester_key)
 
 
 def build_telegram(services: Services, *, polling: bool = False) -> TelegramBot:
@@ -114,6 +133,8 @@ def build_telegram(services: Services, *, polling: bool = False) -> TelegramBot:
         raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
     if services.dialogue is None:
         raise RuntimeError("no dialogue to answer Telegram messages")
+    from bot.telegram_bot import TelegramBot
+
     return TelegramBot.build(
         token=token.get_secret_value(),
         base_url=services.settings.telegram_base_url,

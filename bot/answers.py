@@ -77,7 +77,8 @@ def budget(kb: KnowledgeBase, program: Program) -> str:
     amount = (money.with_spoken(plan.amount) if plan.amount is not None else plan.note or "") if plan else ""
     figures = ", ".join(t for t in (f"예산 {amount}" if amount else "", size_text(program)) if t)
     lines = [f"{program.name}: {figures or '계획서에 예산·규모가 나와 있지 않습니다.'}"]
-    if plan and plan.amount is not None and plan.note:
+    # A discrepancy already explains the figures; the budget note would say it a second time.
+    if plan and plan.amount is not None and plan.note and not program.discrepancies:
         lines.append(f"· 비고: {plan.note}")
     if plan and plan.total is not None:
         lines.append(f"· 총사업비: {money.with_spoken(plan.total)}")

@@ -16,12 +16,12 @@ several API processes sharing state). Both forget a state `ttl_s` seconds after 
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,12 +45,12 @@ class UserState:
         self.flow = None
         self.slots = {}
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+    def to_json(self) -> bytes:
+        return orjson.dumps(self)
 
     @classmethod
-    def from_json(cls, raw: str) -> UserState:
-        data = json.loads(raw)
+    def from_json(cls, raw: str | bytes) -> UserState:
+        data = orjson.loads(raw)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -72,7 +72,7 @@ class MemoryContextStore:
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_s)
         self._max = max_users
-        self._states: OrderedDict[tuple[str, str], tuple[datetime, str]] = OrderedDict()
+        self._states: OrderedDict[tuple[str, str], tuple[datetime, bytes]] = OrderedDict()
 
     async def load(self, channel: str, user_key: str) -> UserState:
         key = (channel, user_key)
@@ -135,11 +135,11 @@ class DbContextStore:
             if row is None:
                 session.add(
                     DialogueStateRow(
-                        channel=channel, user_key=user_key, state=state.to_json(), updated_at=self._clock.now()
+                        channel=channel, user_key=user_key, state=state.to_json().decode(), updated_at=self._clock.now()
                     )
                 )
             else:
-                row.state = state.to_json()
+                row.state = state.to_json().decode()
                 row.updated_at = self._clock.now()
             await session.commit()
 

@@ -37,6 +37,10 @@ LIST_WORDS = ("뭐있", "뭐가있", "무슨", "어떤", "목록", "종류", "�
 # Words that move a question about a program to its 2021 results (출범 이후 주요성과).
 PAST_WORDS = ("2021", "작년", "지난해", "21년", "실적", "성과")
 PAGE_SIZE = 5
+# What "지원사업 뭐 있어요" lists, in this order: the agency's own programs, then the national and
+# provincial projects it runs, then the support infrastructure.
+LISTED_KINDS = ("support_program", "national_project", "infrastructure")
+PARSE_CACHE_SIZE = 8192  # distinct normalised utterances whose NLU result is kept (FIFO)
 MAIN_PROGRAMS = (
     "innovation_5_industries",
     "test_analysis",
@@ -104,6 +108,7 @@ class Dialogue:
             self.flows.register(EligibilityFlow())
         if handoff is not None and self.flows.get(HANDOFF_FLOW) is None:
             self.flows.register(HandoffFlow())
+        self._parsed: dict[str, NluResult] = {}
         # The KB never changes while the process runs: texts are built once per (intent, program).
         self._text = lru_cache(maxsize=4096)(self._build_text)
         self.desk_team = self._desk_team()
@@ -173,7 +178,14 @@ class Dialogue:
             return NluResult(text=text, intent=intent, confidence=1.0, entities=entities, backend="quick_reply")
         if not text:
             return NluResult(text="", intent="greeting", confidence=1.0)
-        return await self.nlu.parse(text)
+        # The same questions come again and again (menus, FAQs): parse each normalised text once.
+        cached = self._parsed.get(text)
+        if cached is None:
+            cached = await self.nlu.parse(text)
+            if len(self._parsed) >= PARSE_CACHE_SIZE:
+                self._parsed.pop(next(iter(self._parsed)))
+            self._parsed[text] = cached
+        return cached
 
     def _named_program(self, nlu: NluResult, key: str) -> str | None:
         """The program the message names: the most specific one ('전기차 기술협업' names both the
@@ -297,7 +309,12 @@ class Dialogue:
         )
 
     def program_list(self, state: UserState, page: int) -> Reply:
-        programs = [p for p in self.kb.applicable_programs() if p.year == 2022 and p.parent is None]
+        programs = [
+            p
+            for kind in LISTED_KINDS
+            for p in self.kb.programs.values()
+            if p.kind == kind and p.year == 2022 and not p.parent
+        ]
         pages = max(1, -(-len(programs) // PAGE_SIZE))
         page = max(0, min(page, pages - 1))
         state.page = page

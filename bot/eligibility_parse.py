@@ -32,9 +32,7 @@ YES_NO_FACTS = frozenset(
     {"in_gimpo", "is_manufacturer", "is_sme", "prior_ev_2021", "mss_smart_factory_selected", "consortium"}
 )
 _NEGATION = r"(아니|아뇨|아녜|아님|않|안\s*(해|했|하|됐|되|돼)|없|못|미선정|탈락|떨어)"
-_YES = re.compile(
-    r"^(네|예|응|어|맞아요?|맞습니다|그렇습니다|그래요|있어요|했어요|참여했어요|됐어요|선정됐어요|ㅇㅇ|yes)"
-)
+_YES = re.compile(r"^(네|예|응|맞아요?|맞습니다|그렇습니다|그래요|있어요|했어요|참여했어요|됐어요|선정됐어요|ㅇㅇ|yes)")
 _NO = re.compile(r"^(아니요|아뇨|아니오|아니|아니에요|없어요|없습니다|안\s*했어요|못\s*했어요|no)")
 _DONE = re.compile(r"(했어|했습니다|됐어|됐습니다|있어요|있습니다|맞아|맞습니다|그래요)")
 _DONT_KNOW = re.compile(r"(모르|몰라|글쎄|확실하지|잘\s*모)")

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot.ports import DialoguePort, SubscriptionPort
 from bot.render.telegram import MAX_CALLBACK_BYTES, CallbackKeys, TelegramMessage, render_telegram
 from bot.reply import Message
+from core.privacy import redact_in_logs
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,15 @@ SUBSCRIPTION_CLOSED = "지금은 알림 구독을 받을 수 없습니다."
 SUBSCRIBE_FAILED = "구독하지 못했습니다. 잠시 후 다시 시도해 주세요."
 NO_SUBSCRIPTION = "아직 구독 중인 알림 분야가 없습니다. /subscribe 로 구독할 수 있어요."
 EXPIRED_BUTTON = "버튼이 만료되었어요. 질문을 다시 입력해 주세요."
+NOT_TEXT = "글로 물어봐 주세요. 예: 스마트공장 지원 조건이 뭐예요?"
+# The menu Telegram shows beside the input field.
+COMMANDS = (
+    BotCommand("start", "시작하기"),
+    BotCommand("help", "도움말"),
+    BotCommand("subscribe", "공고 알림 받기"),
+    BotCommand("topics", "내 알림 분야 보기"),
+    BotCommand("unsubscribe", "알림 그만 받기"),
+)
 FAILURE_TEXT = "죄송합니다. 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요."
 
 
@@ -77,6 +87,7 @@ class TelegramBot:
         application.add_handler(CommandHandler("topics", self._on_topics))
         application.add_handler(CommandHandler("unsubscribe", self._on_unsubscribe))
         application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
+        application.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, self._on_not_text))
         application.add_handler(CallbackQueryHandler(self._on_callback))
         application.add_error_handler(self._on_error)
 
@@ -91,6 +102,8 @@ class TelegramBot:
         topics: Sequence[str],
         polling: bool = False,
     ) -> TelegramBot:
+        # Every Bot API URL contains the token, and httpx logs each request URL.
+        redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram"))
         builder = Application.builder().token(token).base_url(base_url).rate_limiter(AIORateLimiter(max_retries=2))
         if not polling:
             builder = builder.updater(None)
@@ -117,6 +130,7 @@ class TelegramBot:
         async with self.application:
             # Telegram refuses getUpdates while a webhook is set.
             await self.application.bot.delete_webhook()
+            await self.application.bot.set_my_commands(COMMANDS)
             await updater.start_polling(allowed_updates=list(ALLOWED_UPDATES))
             await self.application.start()
             try:
@@ -153,6 +167,10 @@ class TelegramBot:
         if update.effective_chat is None or update.effective_message is None or not update.effective_message.text:
             return
         await self._answer(update.effective_chat.id, update.effective_message.text)
+
+    async def _on_not_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat is not None:
+            await self._send(update.effective_chat.id, [TelegramMessage(html.escape(NOT_TEXT))])
 
     async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat is not None:
@@ -243,5 +261,8 @@ class TelegramBot:
 
 async def set_webhook(*, token: str, base_url: str, url: str, secret: str) -> bool:
     """Point Telegram at our webhook; Telegram then sends `secret` in every update's header."""
+    redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram"))
     async with Bot(token, base_url=base_url) as bot:
-        return await bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES))
+        if not await bot.set_webhook(url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)):
+            return False
+        return await bot.set_my_commands(COMMANDS)

@@ -37,3 +37,30 @@ def configure_logging(level: str = "INFO") -> None:
         handler.addFilter(PiiMaskingFilter())
         root.addHandler(handler)
     root.setLevel(level)
+
+
+class SecretRedactingFilter(logging.Filter):
+    """Replaces a secret (e.g. the Telegram bot token, which is part of every Bot API URL that
+    httpx logs at INFO) with a placeholder in every record the logger emits."""
+
+    def __init__(self, secret: str, placeholder: str) -> None:
+        super().__init__()
+        self.secret = secret
+        self.placeholder = placeholder
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg = message.replace(self.secret, self.placeholder)
+            record.args = None
+        return True
+
+
+def redact_in_logs(secret: str, placeholder: str = "<secret>", loggers: tuple[str, ...] = ("httpx",)) -> None:
+    """Keep `secret` out of what the named loggers emit; safe to call more than once."""
+    if not secret:
+        return
+    for name in loggers:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, SecretRedactingFilter) and f.secret == secret for f in logger.filters):
+            logger.addFilter(SecretRedactingFilter(secret, placeholder))

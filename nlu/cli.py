@@ -31,6 +31,20 @@ def train() -> None:
     typer.echo(f"embedded NLU {state} in {elapsed:.2f}s: {path}")
 
 
+@app.command()
+def parse(text: str = typer.Argument(..., help="a question, as a user would type it")) -> None:
+    """Show what the configured backend understands: intent, confidence, ranking, entities."""
+    from core.settings import get_settings
+    from nlu.service import build_backend
+
+    result = asyncio.run(build_backend(get_settings()).parse(text))
+    typer.echo(f"text       {result.text!r}")
+    typer.echo(f"intent     {result.intent} ({result.confidence:.2f}, {result.backend})")
+    typer.echo("ranking    " + ", ".join(f"{intent} {score:.2f}" for intent, score in result.ranking))
+    for entity in result.entities:
+        typer.echo(f"entity     {entity.entity}={entity.value} from {entity.text!r} ({entity.score:.2f})")
+
+
 def print_report(report: EvalReport, *, weakest: int = 5, confusions: int = 8, errors: int = 0) -> None:
     typer.echo(f"backend {report.backend}: {report.total} held-out examples")
     typer.echo(f"accuracy  {report.accuracy:.3f}")

@@ -282,6 +282,10 @@ class AnnouncementService:
             )
             .on_conflict_do_nothing(index_elements=["subscriber_id", "message_key"])
         )
+        if dialect == "postgresql":
+            # psycopg reports no row count for INSERT ... SELECT ... ON CONFLICT: count RETURNING.
+            returned = await session.execute(statement.returning(Delivery.id))
+            return len(returned.all())
         result = await session.execute(statement)
         return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
 

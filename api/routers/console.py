@@ -25,8 +25,12 @@ from desk import charts
 from desk.auth import Staff
 from desk.errors import DeskError, RateLimited
 from desk.models import CATEGORIES, CHANNELS, CONSULTATION_STATUSES, INDUSTRIES, INTENT_STATUSES
-from desk.schemas import CompanyCreate, ConsultationCreate, ConsultationUpdate, IntentUpdate
+from desk.schemas import CompanyCreate, ConsultationCreate, ConsultationUpdate, IntentUpdate, safe_text
 from desk.service import ConsultationFilter, IntentFilter
+from notifier import audience
+from notifier.models import PERIOD_KINDS
+from notifier.render import build_content, plain_text, telegram_html
+from notifier.service import AnnouncementError, AnnouncementInput, message_key_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
@@ -168,6 +172,7 @@ async def dashboard(request: Request, services: ServicesDep, staff: ConsoleStaff
     desk = services.desk
     per_category = await desk.consultations_per_category_month(6)
     handoffs = await desk.handoffs_per_month(6)
+    published = await audience.published_per_month(services.db, services.clock, 6)
     return render(
         request,
         "dashboard.html",
@@ -175,6 +180,7 @@ async def dashboard(request: Request, services: ServicesDep, staff: ConsoleStaff
         inbox_count=await desk.inbox_count(),
         category_chart=Markup(charts.stacked_bars("월별 분야별 상담 건수", per_category, CATEGORIES)),
         handoff_chart=Markup(charts.bars("월별 챗봇 상담 신청", handoffs, "챗봇 상담 신청")),
+        announcement_chart=Markup(charts.bars("월별 발행 공고", published, "발행 공고")),
     )
 
 
@@ -391,4 +397,132 @@ async def exports(request: Request, services: ServicesDep, staff: ConsoleStaff) 
     today = services.clock.now().astimezone(KST).date()
     return render(
         request, "exports.html", staff, date_from=(today - timedelta(days=30)).isoformat(), date_to=today.isoformat()
+    )
+
+
+# --- announcements and subscribers (the notifier's services) -------------------------------------
+
+ANNOUNCEMENT_STATUS_LABELS = {"draft": "초안", "published": "발행됨", "cancelled": "취소됨", "closed": "마감"}
+KAKAO_UNSUBSCRIBE_HINT = "알림을 그만 받으려면 '알림 해지'라고 보내 주세요."
+
+
+@router.get("/announcements")
+async def announcements(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    items = await services.notifier.announcements.list(limit=100)
+    return render(
+        request,
+        "announcements.html",
+        staff,
+        items=items,
+        labels=ANNOUNCEMENT_STATUS_LABELS,
+        counts=await audience.subscriber_counts(services.db),
+    )
+
+
+def _announcement_form() -> dict[str, Any]:
+    return {"topics": [], "period_kind": "dated", "title": "", "body": "", "url": "", "ends_at": ""}
+
+
+@router.get("/announcements/new")
+async def new_announcement(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    return render(
+        request,
+        "announcement_new.html",
+        staff,
+        form=_announcement_form(),
+        errors=[],
+        known_topics=services.subscriptions.known_topics,
+        period_kinds=PERIOD_KINDS,
+    )
+
+
+@router.post("/announcements/new", dependencies=[Csrf])
+async def create_announcement(request: Request, services: ServicesDep, staff: ConsoleStaff) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {key: str(form.get(key, "")) for key in ("title", "body", "url", "period_kind", "ends_at")}
+    values["topics"] = [str(t) for t in form.getlist("topics")]
+    errors: list[str] = []
+    try:
+        ends_at = _aware(values["ends_at"]) if values["period_kind"] == "dated" else None
+        data = AnnouncementInput(
+            title=safe_text(values["title"]),
+            body=safe_text(values["body"]).strip()[:5000],
+            url=values["url"].strip() or None,
+            topics=tuple(values["topics"]),
+            period_kind=values["period_kind"],
+            ends_at=datetime.fromisoformat(ends_at) if ends_at else None,
+        )
+        if data.url and not data.url.startswith(("https://", "http://")):
+            raise AnnouncementError("공고 주소는 http:// 또는 https:// 로 시작해야 합니다")
+        created = await services.notifier.announcements.create(data)
+    except (AnnouncementError, ValueError) as exc:
+        errors = [str(exc)]
+    if errors:
+        return render(
+            request,
+            "announcement_new.html",
+            staff,
+            422,
+            form=values,
+            errors=errors,
+            known_topics=services.subscriptions.known_topics,
+            period_kinds=PERIOD_KINDS,
+        )
+    return RedirectResponse(f"/console/announcements/{created.id}", status_code=303)
+
+
+@router.get("/announcements/{announcement_id}")
+async def announcement_detail(
+    request: Request, announcement_id: int, services: ServicesDep, staff: ConsoleStaff
+) -> HTMLResponse:
+    try:
+        ann = await services.notifier.announcements.get(announcement_id)
+    except LookupError as exc:
+        raise HTTPException(404, detail=str(exc)) from exc
+    unsubscribe = f"{services.settings.public_base_url.rstrip('/')}/unsubscribe/…"
+    content = build_content(ann, message_key_for(ann.id), unsubscribe)
+    return render(
+        request,
+        "announcement_detail.html",
+        staff,
+        ann=ann,
+        labels=ANNOUNCEMENT_STATUS_LABELS,
+        kakao_text=plain_text(content, KAKAO_UNSUBSCRIBE_HINT),
+        # telegram_html escapes every text it puts between its own <b>/<a> tags.
+        telegram=Markup(telegram_html(content).replace("\n", "<br>")),
+        audience=await audience.audience_count(services.db, ann.topics or []),
+        message=request.query_params.get("message"),
+    )
+
+
+@router.post("/announcements/{announcement_id}/{action}", dependencies=[Csrf])
+async def announcement_action(
+    announcement_id: int, action: str, services: ServicesDep, staff: ConsoleStaff
+) -> Response:
+    service = services.notifier.announcements
+    try:
+        if action == "publish":
+            created = await service.publish(announcement_id)
+            message = f"발행했습니다. 발송 대상 {created}건을 대기열에 넣었습니다."
+        elif action == "cancel":
+            await service.cancel(announcement_id)
+            message = "공고를 취소했습니다. 아직 보내지 않은 알림은 보내지 않습니다."
+        else:
+            raise HTTPException(404)
+    except LookupError as exc:
+        raise HTTPException(404, detail=str(exc)) from exc
+    except AnnouncementError as exc:
+        message = str(exc)
+    url = f"/console/announcements/{announcement_id}?" + urlencode({"message": message})
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/subscribers")
+async def subscribers(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    return render(
+        request,
+        "subscribers.html",
+        staff,
+        counts=await audience.subscriber_counts(services.db),
+        topics=await audience.topic_counts(services.db),
     )

@@ -145,3 +145,48 @@ async def test_intents_board_moves_a_card(settings: Settings) -> None:
             assert moved.status_code == 303
             intent = await services.desk.get_intent(int(intent_id))
             assert intent.status == "신청예정" and intent.version == 2
+
+
+async def test_announcement_compose_preview_audience_publish_and_cancel(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        await services.subscriptions.subscribe("telegram", "1001", ["스마트공장"], consent=True)
+        await services.subscriptions.subscribe("kakao", "kakao-user-2", ["수출"], consent=True)
+        await services.subscriptions.subscribe("email", "a@example.kr", ["스마트공장", "수출"], consent=True)
+        async with client_for(app) as client:
+            await _login(client)
+            page = await client.get("/console/announcements/new")
+            token = _csrf(page.text)
+            bad = await client.post(
+                "/console/announcements/new",
+                data={"csrf_token": token, "title": "마감 없는 공고", "period_kind": "dated", "ends_at": ""},
+            )
+            assert bad.status_code == 422 and "마감" in bad.text
+            made = await client.post(
+                "/console/announcements/new",
+                data={
+                    "csrf_token": token,
+                    "title": "2026 스마트공장 <구축> 지원 공고",
+                    "body": "김포 소재 제조기업 대상",
+                    "url": "https://www.gimpo.go.kr/notice/1",
+                    "period_kind": "dated",
+                    "ends_at": "2026-12-20T18:00",
+                    "topics": ["스마트공장"],
+                },
+            )
+            assert made.status_code == 303, made.text
+            detail = await client.get(made.headers["location"])
+            assert "<strong>2</strong>명" in detail.text, "telegram 1001 and the e-mail subscriber match 스마트공장"
+            assert "[새 공고] 2026 스마트공장 &lt;구축&gt; 지원 공고" in detail.text
+            assert "<b>[새 공고] 2026 스마트공장 &amp;lt;구축&amp;gt; 지원 공고</b>" not in detail.text
+            assert "2026년 12월 20일(일) 18:00" in detail.text
+            published = await client.post(made.headers["location"] + "/publish", data={"csrf_token": token})
+            assert published.status_code == 303
+            after = await client.get(published.headers["location"])
+            assert "발송 대상 2건" in after.text and "발행됨" in after.text
+            cancelled = await client.post(made.headers["location"] + "/cancel", data={"csrf_token": token})
+            assert "취소" in (await client.get(cancelled.headers["location"])).text
+            counts = await client.get("/console/subscribers")
+            assert "telegram" in counts.text and "kakao" in counts.text
+            dashboard = await client.get("/console/")
+            assert "월별 발행 공고" in dashboard.text

@@ -59,6 +59,8 @@ async def test_set_webhook_sends_the_secret_and_allowed_updates(bot_api: FakeTel
     assert call["url"] == "https://gopa.example.kr/telegram/webhook"
     assert call["secret_token"] == "s3cret_token-1"
     assert call["allowed_updates"] == list(ALLOWED_UPDATES)
+    [menu] = bot_api.params_of("setMyCommands")
+    assert [c["command"] for c in menu["commands"]] == ["start", "help", "subscribe", "topics", "unsubscribe"]
 
 
 @pytest.mark.parametrize(
@@ -101,5 +103,6 @@ async def test_polling_deletes_the_webhook_first_and_answers_updates(bot_api: Fa
     await asyncio.wait_for(task, timeout=30)
     methods = [method for method, _ in bot_api.requests]
     assert methods.index("deleteWebhook") < methods.index("getUpdates")
+    assert "setMyCommands" in methods
     assert [m.text for m in dialogue.seen] == ["폴링으로 물어봐요"]
     assert "폴링으로 물어봐요" in bot_api.sent_to(CHAT_ID)[0]["text"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -265,4 +266,27 @@ async def test_subscribe_button_creates_a_telegram_subscriber_and_unsubscribe_en
     await running.client.post("/telegram/webhook", json=text_update(4, "/unsubscribe"), headers=headers())
     assert "해지" in bot_api.sent_to(CHAT_ID)[-1]["text"]
     assert await running.services.subscriptions.topics_of("telegram", str(CHAT_ID)) == []
+    assert running.dialogue.seen == []
+
+
+@pytest.mark.db
+async def test_the_bot_token_never_reaches_the_logs(
+    running: Running, bot_api: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await running.client.post("/telegram/webhook", json=text_update(1, "안녕하세요"), headers=headers())
+    assert bot_api.sent_to(CHAT_ID)
+    assert "sendMessage" in caplog.text  # httpx did log the request ...
+    assert bot_api.token not in caplog.text  # ... without the token in its URL
+
+
+@pytest.mark.db
+async def test_a_photo_gets_a_hint_to_write_instead(running: Running, bot_api: FakeTelegram) -> None:
+    update = text_update(1, "x")
+    del update["message"]["text"]
+    update["message"]["photo"] = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
+    response = await running.client.post("/telegram/webhook", json=update, headers=headers())
+    assert response.status_code == 200
+    [hint] = bot_api.sent_to(CHAT_ID)
+    assert "글로 물어봐 주세요" in hint["text"]
     assert running.dialogue.seen == []

@@ -300,3 +300,12 @@ async def test_ratio_question_about_a_program_gives_its_own_percentages_first(ma
     text = reply.texts[0]
     assert text.index("[스마트공장 구축 지원사업]") < text.index("60%~75%")
     assert "국비 1,250백만원(50%)" in text
+
+
+async def test_repeated_questions_are_parsed_once(make_dialogue, keyword_nlu) -> None:
+    dialogue = make_dialogue()
+    for user in ("a", "b", "c"):
+        reply = await dialogue.respond(msg("시험분석비  예산은?", user=user))
+        assert "25백만원" in reply.texts[0]
+    await dialogue.respond(msg("시험분석비 예산은?", user="d"))  # the same after normalisation
+    assert keyword_nlu.calls == 1

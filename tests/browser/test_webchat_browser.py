@@ -166,7 +166,9 @@ async def test_web_chat_conversation_on_desktop(browser: Browser, base_url: str)
     assert errors == []
 
 
-async def test_web_chat_on_a_360px_phone_with_the_keyboard_only(browser: Browser, base_url: str) -> None:
+async def test_web_chat_on_a_360px_phone_with_the_keyboard_only(
+    browser: Browser, base_url: str, services: Services
+) -> None:
     context = await browser.new_context(
         viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="ko-KR"
     )
@@ -179,11 +181,25 @@ async def test_web_chat_on_a_360px_phone_with_the_keyboard_only(browser: Browser
     await page.keyboard.press("Tab")  # the skip link comes first
     await page.keyboard.press("Enter")
     await expect(page.locator("#chat-input")).to_be_focused()
-    await page.keyboard.type("현장데스크 상담 신청")
+    await page.keyboard.type("담당자 연락처")
     await page.keyboard.press("Enter")
     await expect(bot_rows(page)).to_have_count(2)
-    await expect(bot_rows(page).last).to_contain_text("현장데스크")
-    await expect(bot_rows(page).last.get_by_role("link", name="전화하기")).to_have_attribute("href", "tel:07042694084")
+    call = bot_rows(page).last.get_by_role("link", name="전화하기")
+    href = await call.get_attribute("href")
+    assert href is not None and href.startswith("tel:0")
+    shown = await bot_rows(page).last.locator("article.card").first.inner_text()
+    assert href.removeprefix("tel:") in "".join(ch for ch in shown if ch.isdigit())
+
+    # Hand-off to a person: the desk's inbox gets the request.
+    inbox = await services.desk.inbox_count()
+    await ask(page, "현장데스크 상담 신청")
+    await expect(bot_rows(page).last).to_contain_text("회사 이름")
+    await ask(page, "김포테스트정밀")
+    await ask(page, "010-1234-5678")
+    await ask(page, "스마트공장 도입 상담")
+    await tap(page, "동의")
+    await expect(bot_rows(page).last).to_contain_text("상담 신청을 접수했어요")
+    assert await services.desk.inbox_count() == inbox + 1
 
     await ask(page, "지원사업 목록")
     await expect(bot_rows(page).last.locator("article.card").first).to_be_visible()

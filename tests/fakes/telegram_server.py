@@ -2,7 +2,7 @@
 
 python-telegram-bot's `Bot(token, base_url=server.base_url)` talks to it exactly as to
 Telegram: POST /bot{token}/{method}. It answers getMe, sendMessage, setWebhook,
-deleteWebhook, getWebhookInfo, answerCallbackQuery, editMessageReplyMarkup and getUpdates
+deleteWebhook, getWebhookInfo, answerCallbackQuery, editMessageReplyMarkup, setMyCommands and getUpdates
 (updates queued with `push_update`), and can be told to answer 429 (retry_after), 403
 (blocked), 400 (chat not found), 5xx, or to stall. Every call is logged in order in
 `requests` with its parameters (JSON-encoded ones such as reply_markup decoded).
@@ -30,7 +30,9 @@ from starlette.routing import Route
 
 TOKEN = "123456:TEST-token"
 # Parameters PTB sends JSON-encoded inside its form body.
-JSON_PARAMS = frozenset({"reply_markup", "allowed_updates", "entities", "link_preview_options", "reply_parameters"})
+JSON_PARAMS = frozenset(
+    {"reply_markup", "allowed_updates", "entities", "link_preview_options", "reply_parameters", "commands"}
+)
 
 
 class FakeTelegram:
@@ -108,7 +110,7 @@ class FakeTelegram:
         if method == "getWebhookInfo":
             url = (self.webhook or {}).get("url", "")
             return self._ok({"url": url, "has_custom_certificate": False, "pending_update_count": 0})
-        if method in ("answerCallbackQuery", "editMessageReplyMarkup"):
+        if method in ("answerCallbackQuery", "editMessageReplyMarkup", "setMyCommands"):
             return self._ok(True)
         if method == "getUpdates":
             return self._ok(await self._get_updates(params))

@@ -1,3 +1,4 @@
+import random
 import subprocess
 import sys
 from collections import Counter
@@ -9,10 +10,20 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from core.text import normalize_utterance
-from nlu.embedded import NGRAM_RANGE, EmbeddedNlu, char_ngrams, load_or_train, message_views, model_path, word_ngrams
+from nlu.embedded import (
+    ENTITY_MARK,
+    NGRAM_RANGE,
+    EmbeddedNlu,
+    char_ngrams,
+    load_or_train,
+    message_views,
+    model_path,
+    word_ngrams,
+)
 from nlu.embedded_training import train_intent_model
 from nlu.entities import EntityExtractor
 from nlu.training_data import TrainingData
+from nlu.types import INTENTS
 
 
 @pytest.mark.parametrize(
@@ -150,3 +161,18 @@ def test_unseen_off_topic_questions_are_not_answered_confidently(
         if (result := embedded.parse_sync(text)).intent != "out_of_scope" and result.confidence >= CONFIDENCE_THRESHOLD
     ]
     assert len(confident) <= MAX_CONFIDENT_OFF_TOPIC, confident
+
+
+def test_users_cannot_type_the_entity_mark() -> None:
+    # The masked view marks program names with ENTITY_MARK; typed text must never contain it.
+    assert ENTITY_MARK not in normalize_utterance(f"스마트{ENTITY_MARK}공장 {ENTITY_MARK * 3}")
+
+
+def test_any_unicode_parses(embedded: EmbeddedNlu) -> None:
+    rng = random.Random(7)
+    ranges = [(0, 0x2FFF), (0xAC00, 0xD7A3), (0x1F300, 0x1FAFF), (0xD800, 0xDFFF), (0xFF00, 0xFFEF)]
+    for _ in range(500):
+        text = "".join(chr(rng.randint(*rng.choice(ranges))) for _ in range(rng.randint(0, 80)))
+        result = embedded.parse_sync(text)
+        assert result.intent in INTENTS
+        assert 0.0 <= result.confidence <= 1.0

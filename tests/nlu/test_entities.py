@@ -29,6 +29,10 @@ def programs(extractor: EntityExtractor, text: str) -> list[str]:
         ("ＧＯＰＡ５００ 가입", ["gopa500"]),  # full-width forms
         ("줌회의실 예약", ["video_conference_room"]),
         ("찾아가는 상담 신청", ["field_desk"]),
+        ("스마트ㆍ공장 예산", ["smart_factory"]),  # the middle dots people type between words
+        ("지능형 DB·플랫폼", ["data_platform"]),
+        ("소공인・복합지원센터", ["sogongin_center"]),
+        ("ＥＶ　부품", ["ev_parts"]),  # full-width letters and space
     ],
 )
 def test_dictionary_names(extractor: EntityExtractor, text: str, expected: list[str]) -> None:

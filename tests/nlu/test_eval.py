@@ -1,5 +1,9 @@
+from pathlib import Path
+
+import pytest
 from typer.testing import CliRunner
 
+from core.settings import get_settings
 from nlu.cli import app
 from nlu.service import evaluate, train_on_split
 from nlu.training_data import Example, TrainingData
@@ -60,3 +64,30 @@ def test_eval_command_prints_the_report() -> None:
 def test_eval_command_refuses_an_unknown_backend() -> None:
     result = CliRunner().invoke(app, ["eval", "--backend", "nope"])
     assert result.exit_code != 0
+
+
+def test_train_command_trains_once_then_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        first = CliRunner().invoke(app, ["train"])
+        second = CliRunner().invoke(app, ["train"])
+    finally:
+        get_settings.cache_clear()
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    assert "embedded NLU trained" in first.output
+    assert "loaded from cache" in second.output
+    assert len(list((tmp_path / "nlu").glob("embedded-*.pkl"))) == 1
+
+
+def test_parse_command_shows_intent_and_entities(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("NLU_BACKEND", "embedded")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["parse", "콤프래샤 교체 언제 신청함?"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "intent     program_schedule" in result.output
+    assert "entity     program=compressor_replacement from '콤프래샤'" in result.output

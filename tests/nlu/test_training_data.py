@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import PACKAGE_ROOT
+from core.text import normalize_utterance
 from knowledge_base.loader import load_knowledge_base
 from nlu.training_data import TrainingData, TrainingDataError, load_training_data, strip_entities
 from nlu.types import INTENTS
@@ -84,3 +85,10 @@ def test_malformed_examples_are_refused(tmp_path: Path) -> None:
     (tmp_path / "x.yml").write_text("nlu:\n- intent: greeting\n  examples: [안녕]\n", encoding="utf-8")
     with pytest.raises(TrainingDataError, match="examples"):
         load_training_data(tmp_path)
+
+
+def test_every_example_has_words(training_data: TrainingData) -> None:
+    # Punctuation-only examples teach nothing (the backend answers such input without a
+    # guess) and give Rasa's tokenizers an example without tokens.
+    for example in training_data.examples:
+        assert normalize_utterance(example.text).strip(" .,?!~"), example

@@ -1,16 +1,25 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
+from core.clock import KST
+from core.db import Database
 from core.settings import Settings
-from notifier.models import Reminder
+from desk.bot_port import requester_key
+from notifier.intents import RequesterKeyRecipients
+from notifier.models import Delivery, Reminder, Subscriber
+from notifier.reminders import SchedulerHost
+from notifier.service import AnnouncementInput
 from tests.desk.helpers import client_for, running_app, staff_token
 
 pytestmark = pytest.mark.db
 
 
-async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings) -> None:
+async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings, db: Database) -> None:
+    # `db` empties the tables first when the suite runs on PostgreSQL.
     async with running_app(settings) as (app, services):
         token = await staff_token(services)
         async with client_for(app) as anonymous:
@@ -68,3 +77,36 @@ async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings) -
             assert (await anonymous.get("/unsubscribe/wrong")).status_code == 404
         view = await services.subscriptions.get("email", "kim@example.kr")
         assert view is not None and not view.active
+
+
+async def test_a_chat_user_with_an_application_intent_is_reminded_too(settings: Settings, db: Database) -> None:
+    async with running_app(settings) as (_, services):
+        # Subscribed, but to another topic; the desk holds an intent for the program from this chat user.
+        await services.subscriptions.subscribe("telegram", "888", ["관광레저"], consent=True)
+        await services.subscriptions.subscribe("telegram", "999", ["관광레저"], consent=True)
+        holders = {"innovation_5_industries": {requester_key("telegram", "888")}}
+
+        async def keys_for_program(program_id: str) -> set[str]:
+            return holders.get(program_id, set())
+
+        intents = RequesterKeyRecipients(services.db, keys_for_program, requester_key)
+        notifier = services.notifier
+        ann = await notifier.announcements.create(
+            AnnouncementInput(
+                title="5대 대표산업 혁신 지원사업",
+                topics=("스마트물류",),
+                program_id="innovation_5_industries",
+                period_kind="dated",
+                ends_at=datetime(2026, 11, 30, 18, 0, tzinfo=KST),
+            )
+        )
+        assert await notifier.announcements.publish(ann.id) == 0  # nobody follows 스마트물류
+        async with services.db.session() as session:
+            d3 = (await session.execute(select(Reminder).where(Reminder.days_before == 3))).scalar_one()
+        host = SchedulerHost(services.db, settings, services.clock, intents)
+        assert await host.fire(d3.id) == 1
+        async with services.db.session() as session:
+            (delivery,) = (await session.execute(select(Delivery))).scalars().all()
+            subscriber = await session.get(Subscriber, delivery.subscriber_id)
+        assert subscriber is not None and subscriber.address == "888"
+        assert delivery.message_key == f"rem:{ann.id}:3"

@@ -1,0 +1,88 @@
+"""Every program of the real knowledge base, asked every program question (through quick-reply
+extras, so no NLU is involved): within Kakao's limits, sourced, and with no invented figure."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.context import MemoryContextStore
+from bot.dialogue import Dialogue
+from bot.render import kakao
+from bot.reply import Message
+from knowledge_base import load_knowledge_base, money
+from tests.bot.kakao_limits import assert_kakao_limits
+from tests.fakes.nlu import KeywordNlu
+
+KB = load_knowledge_base()
+
+INTENTS = ("program_overview", "program_budget", "program_support", "program_target", "program_schedule", "contact")
+MILLION = re.compile(r"([\d,]+(?:\.\d+)?)백만원")
+WITH_SPOKEN = re.compile(r"([\d,]+(?:\.\d+)?)백만원 \(([^)]+)\)")
+PHONE = re.compile(r"0\d{1,2}-\d{3,4}-\d{4}")
+
+
+def kb_numbers() -> set[str]:
+    """Every number the KB holds (amounts, counts), without thousands separators."""
+    dumped = "\n".join(
+        [p.model_dump_json() for p in KB.programs.values()]
+        + [t.model_dump_json() for t in KB.tables.values()]
+        + [KB.common_rules.model_dump_json()]
+    )
+    return {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", dumped)} | {
+        f"{float(n):g}" for n in re.findall(r"\d+\.\d+|\d+", dumped)
+    }
+
+
+NUMBERS = kb_numbers()
+
+
+@pytest.fixture
+def dialogue(clock, settings) -> Dialogue:
+    return Dialogue(KB, KeywordNlu(), MemoryContextStore(clock, 60), clock=clock, settings=settings)
+
+
+@pytest.mark.parametrize("program_id", sorted(KB.programs))
+async def test_every_program_answers_every_question_within_limits_and_sourced(dialogue, program_id) -> None:
+    phones = {team.phone for team in KB.teams.values()}
+    for intent in INTENTS:
+        extra = {"intent": intent, "program": program_id}
+        reply = await dialogue.respond(Message("kakao", f"u-{program_id}", "버튼", extra=extra))
+        assert_kakao_limits(kakao.render(reply))
+        text = "\n".join(reply.texts)
+        assert "출처: 김포산업진흥원 2022년 주요업무계획 · " in text, (intent, text)
+        for amount in MILLION.findall(text):
+            assert amount.replace(",", "") in NUMBERS, f"{amount}백만원 is not in the KB ({intent})"
+        for amount, spoken in WITH_SPOKEN.findall(text):
+            assert spoken == money.spoken_won(float(amount.replace(",", ""))), text
+        assert set(PHONE.findall(text)) <= phones, text
+
+
+async def test_schedules_say_they_are_the_2022_plan(dialogue) -> None:
+    for program in KB.programs.values():
+        if program.schedule is None:
+            continue
+        reply = await dialogue.respond(
+            Message("kakao", "u", "일정", extra={"intent": "program_schedule", "program": program.id})
+        )
+        assert "2022년 계획 기준" in reply.texts[0]
+        first = program.schedule.steps[0]
+        assert f"{first.step}: {first.when()}" in reply.texts[0]
+
+
+async def test_program_list_pages_through_every_listed_program(dialogue) -> None:
+    seen: list[str] = []
+    reply = await dialogue.respond(
+        Message("kakao", "lister", "지원사업 뭐 있어요", extra={"action": "more", "page": "0"})
+    )
+    while True:
+        assert_kakao_limits(kakao.render(reply))
+        seen += [card.title for card in reply.cards]
+        more = [q for q in reply.quick_replies if q.label == "더보기"]
+        if not more:
+            break
+        reply = await dialogue.respond(Message("kakao", "lister", more[0].message, extra=more[0].extra))
+    assert "중소기업 시험분석비 지원사업" in seen
+    assert "스마트공장 구축 지원사업" in seen
+    assert len(seen) == len(set(seen))
