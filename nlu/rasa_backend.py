@@ -119,6 +119,10 @@ class RasaBackend:
         self.answered = 0
         self.fell_back = 0
 
+    @property
+    def breaker_open(self) -> bool:
+        return self._breaker.is_open
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
