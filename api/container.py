@@ -85,11 +85,12 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
     )
     subscription_port = NotifierSubscriptionPort(subscriptions)
     handoff_port = DeskHandoffPort(desk)
-    context: ContextStore = (
-        DbContextStore(db, clock, settings.dialogue_context_ttl_s)
-        if settings.dialogue_context_store == "db"
-        else MemoryContextStore(clock, settings.dialogue_context_ttl_s)
-    )
+    context: ContextStore
+    if settings.dialogue_context_store == "db":
+        context = DbContextStore(db, clock, settings.dialogue_context_ttl_s)
+        await context.purge_expired()  # states of users gone quiet since the last run
+    else:
+        context = MemoryContextStore(clock, settings.dialogue_context_ttl_s)
     dialogue = Dialogue(
         kb,
         nlu or build_backend(settings),

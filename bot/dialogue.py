@@ -298,6 +298,7 @@ class Dialogue:
             reason or "죄송해요, 그 질문은 제가 정확히 답하기 어려워요.",
             "지원사업·신청 절차·연락처 질문은 도와드릴 수 있어요.",
             f"사람과 상담하시려면 '현장데스크 상담'을 누르시거나 {line}로 전화 주세요." if line else "",
+            answers.cite(self.desk_team.source) if self.desk_team else "",
         )
         return Reply(texts=(text,), quick_replies=self.person_quick_replies(), handoff=True, intent="out_of_scope")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,30 @@ async def test_polling_deletes_the_webhook_first_and_answers_updates(bot_api: Fa
     assert "setMyCommands" in methods
     assert [m.text for m in dialogue.seen] == ["폴링으로 물어봐요"]
     assert "폴링으로 물어봐요" in bot_api.sent_to(CHAT_ID)[0]["text"]
+
+
+async def test_gopa_telegram_poll_answers_from_the_kb_and_stops_on_sigterm(
+    bot_api: FakeTelegram, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "api.cli",
+        "telegram",
+        "poll",
+        env={**os.environ, "PYTHONPATH": str(ROOT), **cli_env(bot_api, tmp_path, None), "RUN_SCHEDULER": "false"},
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await wait_for(lambda: bot_api.params_of("getUpdates"), limit=2400)
+        bot_api.push_update(text_update(1, "스마트공장 지원 조건이 뭐예요?"))
+        await wait_for(lambda: bot_api.sent_to(CHAT_ID), limit=2400)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, out.decode()
+    assert "스마트공장 구축 지원사업" in bot_api.sent_to(CHAT_ID)[0]["text"]
+    methods = [method for method, _ in bot_api.requests]
+    assert methods.index("deleteWebhook") < methods.index("getUpdates")

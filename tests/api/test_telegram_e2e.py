@@ -14,11 +14,8 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.container import Services, build_services
-from bot.context import MemoryContextStore
-from bot.dialogue import Dialogue
 from core.settings import Settings
 from knowledge_base import load_knowledge_base
-from nlu.service import build_embedded
 from notifier.models import Subscriber
 from tests.api.test_telegram_webhook import CHAT_ID, callback_update, headers, text_update
 from tests.fakes.telegram_server import FakeTelegram
@@ -45,16 +42,7 @@ async def chat(settings: Settings) -> AsyncIterator[Chat]:
                 "telegram_webhook_secret": SecretStr(SECRET),
             }
         )
-        services = await build_services(configured)
-        if services.dialogue is None:
-            services.dialogue = Dialogue(
-                load_knowledge_base(configured.kb_dir),
-                build_embedded(configured),
-                MemoryContextStore(services.clock, configured.dialogue_context_ttl_s),
-                services.subscription_port,
-                clock=services.clock,
-                settings=configured,
-            )
+        services = await build_services(configured)  # the real dialogue, with the configured NLU
         app = create_app(configured, services)
         async with (
             LifespanManager(app),

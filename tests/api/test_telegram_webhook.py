@@ -16,6 +16,7 @@ from api.container import Services, build_services
 from bot.reply import Message, QuickReply, Reply
 from core.settings import Settings
 from notifier.models import Subscriber
+from tests.fakes.nlu import KeywordNlu
 from tests.fakes.telegram_server import FakeTelegram
 
 SECRET = "webhook-secret-for-tests"
@@ -105,7 +106,7 @@ class Running:
 @pytest.fixture
 async def running(settings: Settings, bot_api: FakeTelegram) -> AsyncIterator[Running]:
     configured = telegram_settings(settings, bot_api)
-    services = await build_services(configured)
+    services = await build_services(configured, nlu=KeywordNlu())  # the dialogue is replaced below
     dialogue = RecordingDialogue()
     services.dialogue = dialogue
     app = create_app(configured, services)
@@ -202,7 +203,7 @@ async def test_webhook_refuses_everything_when_no_secret_is_configured(
     settings: Settings, bot_api: FakeTelegram
 ) -> None:
     configured = telegram_settings(settings, bot_api, secret=None)
-    services = await build_services(configured)
+    services = await build_services(configured, nlu=KeywordNlu())  # the dialogue is replaced below
     dialogue = RecordingDialogue()
     services.dialogue = dialogue
     app = create_app(configured, services)

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.db
 
 @pytest.fixture
 async def services(settings: Settings, fixture_kb, keyword_nlu, clock) -> AsyncIterator[Services]:
-    services = await build_services(settings, clock)
+    services = await build_services(settings, clock, nlu=keyword_nlu)
+    # The fixture KB keeps the expected answers independent of edits to the real data.
     services.dialogue = Dialogue(
         fixture_kb,
         keyword_nlu,

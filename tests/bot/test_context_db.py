@@ -39,3 +39,20 @@ async def test_dialogue_context_carries_over_with_the_db_store(make_dialogue, db
     await dialogue.respond(Message("kakao", "u1", "시험분석비 알려줘"))
     reply = await dialogue.respond(Message("kakao", "u1", "예산은?"))
     assert "25백만원" in reply.texts[0]
+
+
+async def test_the_container_uses_the_db_store_when_configured(settings, clock) -> None:
+    from api.container import build_services
+    from bot.reply import Message
+    from tests.fakes.nlu import KeywordNlu
+
+    shared = settings.model_copy(update={"dialogue_context_store": "db"})
+    first = await build_services(shared, clock, nlu=KeywordNlu())
+    second = await build_services(shared, clock, nlu=KeywordNlu())  # another API process
+    try:
+        await first.dialogue.respond(Message("kakao", "u1", "시험분석비 지원사업 알려줘"))
+        reply = await second.dialogue.respond(Message("kakao", "u1", "예산은?"))
+    finally:
+        await first.close()
+        await second.close()
+    assert "25백만원 (2,500만원)" in reply.texts[0]

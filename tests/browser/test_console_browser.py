@@ -19,7 +19,6 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from api.app import create_app
 from api.container import Services, build_services
-from bot.ports import HandoffRequest
 from core.settings import Settings
 from tests.desk.helpers import STAFF_PASSWORD
 
@@ -85,6 +84,14 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"), full_page=True)
 
 
+async def say(chat: Page, text: str) -> None:
+    rows = chat.locator("#chat-log .row.bot")
+    before = await rows.count()
+    await chat.locator("#chat-input").fill(text)
+    await chat.locator("#chat-input").press("Enter")
+    await expect(rows).to_have_count(before + 1)
+
+
 async def login(page: Page, base_url: str) -> None:
     await page.goto(base_url + "/console/consultations")
     await expect(page.get_by_role("heading", name="직원 로그인")).to_be_visible()
@@ -95,9 +102,7 @@ async def login(page: Page, base_url: str) -> None:
     await expect(page.get_by_role("heading", name="상담 기록")).to_be_visible()
 
 
-async def test_staff_logs_a_consultation_sees_a_handoff_and_exports(
-    browser: Browser, base_url: str, services: Services
-) -> None:
+async def test_staff_logs_a_consultation_sees_a_handoff_and_exports(browser: Browser, base_url: str) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR", accept_downloads=True)
     page = await context.new_page()
     page.set_default_timeout(10_000)
@@ -125,15 +130,14 @@ async def test_staff_logs_a_consultation_sees_a_handoff_and_exports(
     await expect(row).to_contain_text("금융, 수출")
     await shot(page, "03-list")
 
-    await services.handoff_port.create_handoff(
-        HandoffRequest(
-            channel="kakao",
-            user_key="k-1",
-            company_name="김포물류센터",
-            contact="010-2345-6789",
-            topic="스마트물류 지원",
-        )
-    )
+    # A company asks for a person in the web chat, in another browser tab.
+    chat = await context.new_page()
+    await chat.goto(base_url + "/")
+    for text in ("상담원 연결해 주세요", "김포물류센터", "010-2345-6789", "스마트물류 지원 상담", "동의"):
+        await say(chat, text)
+    await expect(chat.locator("#chat-log .row.bot").last).to_contain_text("상담 신청을 접수했어요")
+    await chat.close()
+
     await page.get_by_role("link", name="챗봇 인박스").click()
     await expect(page.get_by_text("김포물류센터")).to_be_visible()
     await shot(page, "04-inbox")
@@ -177,3 +181,26 @@ async def test_console_on_a_tablet_with_the_keyboard(browser: Browser, base_url:
     await shot(page, "06-tablet-new-consultation")
     await page.goto(base_url + "/console/intents")
     await shot(page, "07-tablet-intents")
+
+
+async def test_compose_and_preview_an_announcement(browser: Browser, base_url: str, services: Services) -> None:
+    await services.subscriptions.subscribe("telegram", "2002", ["스마트공장"], consent=True)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+    page.set_default_timeout(10_000)
+    await page.goto(base_url + "/console/login")
+    await page.get_by_label("아이디").fill("desk1")
+    await page.get_by_label("비밀번호").fill(STAFF_PASSWORD)
+    await page.get_by_role("button", name="로그인").click()
+    await page.get_by_role("link", name="공고 알림").click()
+    await page.get_by_role("link", name="새 공고 작성").click()
+    await page.get_by_label("제목").fill("2026년 스마트공장 구축 지원사업 모집")
+    await page.get_by_label("내용").fill("김포시 소재 제조 중소기업 대상, 기업당 최대 지원")
+    await page.get_by_label("마감 일시 (한국 시간)").fill("2026-12-24T18:00")
+    await page.get_by_label("스마트공장").check()
+    await page.get_by_role("button", name="초안 저장 후 미리보기").click()
+    await expect(page.get_by_role("heading", name="카카오톡 미리보기")).to_be_visible()
+    await expect(page.locator(".bubble.tg b")).to_have_text("[새 공고] 2026년 스마트공장 구축 지원사업 모집")
+    await expect(page.locator(".facts")).to_contain_text("1명")
+    await shot(page, "08-announcement-preview")
+    await page.get_by_role("button", name="발행 (1명에게 보내기)").click()
+    await expect(page.get_by_role("status")).to_contain_text("발송 대상 1건")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from api.app import create_app
 from api.container import Services, build_services
-from bot.context import MemoryContextStore
-from bot.dialogue import Dialogue
-from core.clock import FixedClock
 from core.settings import Settings
-from knowledge_base import load_knowledge_base
-from tests.fakes.nlu import KeywordNlu
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
@@ -42,18 +36,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 @pytest.fixture
 async def services(settings: Settings) -> AsyncIterator[Services]:
-    services = await build_services(settings)
-    if services.dialogue is None:
-        # The container has no NLU wired yet: the real dialogue over the real KB with keyword NLU.
-        clock = FixedClock(datetime(2022, 6, 1, 1, 0, tzinfo=UTC))
-        services.dialogue = Dialogue(
-            load_knowledge_base(settings.kb_dir),
-            KeywordNlu(),
-            MemoryContextStore(clock, settings.dialogue_context_ttl_s),
-            services.subscription_port,
-            clock=clock,
-            settings=settings,
-        )
+    services = await build_services(settings)  # the real dialogue: knowledge base and embedded NLU
     yield services
     await services.close()
 
