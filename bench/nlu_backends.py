@@ -36,7 +36,7 @@ from core.settings import get_settings  # noqa: E402
 from nlu.embedded import load_or_train, train_intent_model  # noqa: E402
 from nlu.entities import EntityExtractor  # noqa: E402
 from nlu.rasa_eval import evaluate_rasa, peak_rss_mb, side_by_side  # noqa: E402
-from nlu.rasa_setup import RasaEnv, rasa_home, running_server  # noqa: E402
+from nlu.rasa_setup import RasaEnv, rasa_home, running_server, train_for  # noqa: E402
 from nlu.service import evaluate, load_data, train_on_split  # noqa: E402
 
 
@@ -95,7 +95,7 @@ def main() -> None:
 
     # Rasa: train on everything (forced, timed), evaluate a split-trained model on its own server.
     env = RasaEnv(rasa_home(settings.rasa_home))
-    full_model, rasa_train_s = env.train(settings.nlu_data_dir, force=True, log=print)
+    full_model, rasa_train_s = train_for(env, data, force=True, log=print)
     rasa_eval = evaluate_rasa(settings, data, log=print)
 
     print("serving: embedded")
