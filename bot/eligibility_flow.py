@@ -35,6 +35,7 @@ from knowledge_base.eligibility import (
 )
 
 FLOW_NAME = "eligibility"
+HANDOFF_FLOW = "handoff"  # the dialogue's hand-off form (bot.dialogue.HandoffFlow)
 # The facts the flow asks for, in this order; the others (중소기업, 중기부 선정, 컨소시엄) are
 # offered as quick replies on the result, because most companies answer them only when asked.
 ASK_ORDER = ("in_gimpo", "is_manufacturer", "small_workforce", "representative_industry", "prior_ev_2021")
@@ -100,6 +101,8 @@ class EligibilityFlow:
             return await self._subscribe(turn)
         if action == "eligibility_intent":
             return await self._record_intents(turn)
+        if action == "eligibility_handoff":
+            return await self._handoff(turn)
         if action == "eligibility_more":
             slots["focus"] = []
             return self._next(turn, Extracted())
@@ -118,7 +121,7 @@ class EligibilityFlow:
                 return self._next(turn, found)
             asked = slots.get("asking")
             other = turn.nlu.intent not in STAY_INTENTS and turn.nlu.confidence >= LEAVE_CONFIDENCE
-            if asked is None or other or turn.nlu.values("program"):
+            if asked is None or other or turn.named:
                 return None
             return self._question(turn, asked, prefix="죄송해요, 답을 알아듣지 못했어요. ")
         _merge(slots, found)
@@ -153,7 +156,7 @@ class EligibilityFlow:
         """A service or centre named in the message (현장데스크, 소공인복합지원센터) has no application
         rules: say who it is for, from the KB, instead of asking questions that decide nothing."""
         kb = turn.dialogue.kb
-        named = next((v for v in turn.nlu.values("program") if v in kb.programs), None)
+        named = turn.named
         if named is None or self._focus(turn, named):
             return None
         check = QuickReply("지원사업 자격 확인", "우리 회사가 받을 수 있는 지원사업 확인", {"intent": "eligibility"})
@@ -210,9 +213,10 @@ class EligibilityFlow:
             )
         if result.by_outcome["신청 가능"] and dialogue.handoff_port is not None:
             quick.append(QuickReply("신청 의사 등록", "신청 의사 등록", {"action": "eligibility_intent"}))
-        focus = (slots.get("focus") or [None])[0]
-        handoff_extra = {"intent": "handoff", **({"program": focus} if focus else {})}
-        quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", handoff_extra))
+        if dialogue.handoff_port is not None and dialogue.flows.get(HANDOFF_FLOW) is not None:
+            quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"action": "eligibility_handoff"}))
+        else:  # no hand-off form: the dialogue shows the desk's phone
+            quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"intent": "handoff"}))
         values = result.facts
         open_programs = candidates(rules, values)
         for fact, reply in REFINE.items():
@@ -272,6 +276,24 @@ class EligibilityFlow:
         answer = await port.subscribe(turn.message, topics, consent=True)
         text = answer.message or ("알림을 신청했어요." if answer.ok else "알림 신청을 처리하지 못했어요.")
         return Reply(texts=(text,), quick_replies=self._next_steps(turn, rules, result), intent="subscribe")
+
+    async def _handoff(self, turn: Turn) -> Reply | None:
+        """Hand over to the desk's hand-off form, carrying the facts and outcomes for the staff."""
+        handoff = turn.dialogue.flows.get(HANDOFF_FLOW)
+        if handoff is None:
+            return None
+        result = self._current(turn)
+        focus = turn.state.slots.get("focus") or []
+        lines = [f"[챗봇 자격 확인] {_facts_line(result.facts) or '회사 정보 없음'}"]
+        for outcome in OUTCOME_MARK:
+            names = [r.short_name for r in result.results if r.outcome == outcome]
+            if names:
+                lines.append(f"{outcome}: {', '.join(names)}")
+        reply = await handoff.start(turn)
+        turn.state.slots["transcript"] = "\n".join(lines)
+        if focus:
+            turn.state.slots["program"] = focus[0]
+        return reply
 
     async def _record_intents(self, turn: Turn) -> Reply:
         port = turn.dialogue.handoff_port

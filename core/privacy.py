@@ -29,6 +29,9 @@ class PiiMaskingFilter(logging.Filter):
         return True
 
 
+_OWN_HANDLER_LOGGERS = ("uvicorn.access", "uvicorn.error")
+
+
 def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     if not any(isinstance(f, PiiMaskingFilter) for h in root.handlers for f in h.filters):
@@ -37,6 +40,12 @@ def configure_logging(level: str = "INFO") -> None:
         handler.addFilter(PiiMaskingFilter())
         root.addHandler(handler)
     root.setLevel(level)
+    # uvicorn's loggers write through their own handlers (no propagation to root), and the
+    # access log carries query strings such as a searched 사업자등록번호: mask at the logger.
+    for name in _OWN_HANDLER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, PiiMaskingFilter) for f in logger.filters):
+            logger.addFilter(PiiMaskingFilter())
 
 
 class SecretRedactingFilter(logging.Filter):

@@ -301,3 +301,15 @@ class TokenOut(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    changes: dict[str, Any] = Field(description="{필드: {before, after}}; 연락처·사업자등록번호는 가려서 기록")

@@ -30,6 +30,7 @@ from desk.errors import Conflict, Invalid, NotFound, RateLimited, StaleVersion
 from desk.models import (
     ApiToken,
     ApplicationIntent,
+    AuditEntry,
     Company,
     Consultation,
     ConsultationCategory,
@@ -539,6 +540,18 @@ class DeskService:
         }[key]
         query = query.order_by(_order(column, sort.startswith("-")), ApplicationIntent.id.desc())
         return await self._page(query, limit, offset)
+
+    # --- audit trail ------------------------------------------------------------------
+
+    async def list_audit(
+        self, entity: str | None = None, entity_id: str | None = None, *, limit: int = 50, offset: int = 0
+    ) -> Page[AuditEntry]:
+        query = select(AuditEntry)
+        if entity:
+            query = query.where(AuditEntry.entity == entity)
+        if entity_id:
+            query = query.where(AuditEntry.entity_id == entity_id)
+        return await self._page(query.order_by(AuditEntry.id.desc()), limit, offset)
 
     # --- statistics -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.deps import AUTH_RESPONSES, ServicesDep, StaffDep
+from api.deps import AUTH_RESPONSES, AdminDep, ServicesDep, StaffDep
 from desk.errors import Conflict, DeskError, Invalid, NotFound, RateLimited, StaleVersion
 from desk.exports import (
     CONSULTATION_HEADER,
@@ -26,6 +26,7 @@ from desk.exports import (
     to_xlsx,
 )
 from desk.schemas import (
+    AuditOut,
     Category,
     Channel,
     CompanyCreate,
@@ -279,6 +280,22 @@ async def get_intent(intent_id: ItemId, services: ServicesDep, _staff: StaffDep)
 )
 async def update_intent(intent_id: ItemId, body: IntentUpdate, services: ServicesDep, staff: StaffDep) -> IntentOut:
     return IntentOut.model_validate(await services.desk.update_intent(staff, intent_id, body))
+
+
+# --- audit trail (admins) -------------------------------------------------------------------
+
+
+@router.get("/audit", response_model=PageOut[AuditOut], summary="변경 이력 (관리자)")
+async def audit_log(
+    services: ServicesDep,
+    _admin: AdminDep,
+    entity: Literal["company", "consultation", "intent", "staff"] | None = None,
+    entity_id: Annotated[str | None, Query(max_length=64, pattern=r"^[0-9]+$")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict:
+    page = await services.desk.list_audit(entity, entity_id, limit=limit, offset=offset)
+    return _page(page, AuditOut)
 
 
 # --- exports -------------------------------------------------------------------------------

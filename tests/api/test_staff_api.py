@@ -95,3 +95,24 @@ async def test_exports_keep_korean_and_neutralise_formulas(settings: Settings) -
                 "/api/v1/exports/consultations.xlsx", params={"date_from": "2020-01-01", "date_to": "2020-01-31"}
             )
             assert load_workbook(io.BytesIO(empty.content)).active.max_row == 1
+
+
+async def test_audit_trail_is_for_admins_and_masks_contacts(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        staff = await staff_token(services)
+        admin = await staff_token(services, "boss", role="admin")
+        async with client_for(app, staff) as client:
+            made = await client.post(
+                "/api/v1/companies",
+                json={"name": "김포정밀", "contact_phone": "010-9876-5432", "contact_consent": True},
+            )
+            company_id = made.json()["id"]
+            await client.patch(f"/api/v1/companies/{company_id}", json={"version": 1, "employees": 30})
+            assert (await client.get("/api/v1/audit")).status_code == 403
+        async with client_for(app, admin) as client:
+            trail = await client.get("/api/v1/audit", params={"entity": "company", "entity_id": str(company_id)})
+            assert trail.status_code == 200
+            items = trail.json()["items"]
+            assert [(i["action"], i["actor"]) for i in items] == [("update", "desk1"), ("create", "desk1")]
+            assert items[0]["changes"] == {"employees": {"before": None, "after": 30}}
+            assert "9876" not in trail.text and "010-9876-5432" not in trail.text
