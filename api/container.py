@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bot.context import ContextStore, DbContextStore, MemoryContextStore
 from bot.dialogue import Dialogue
 from bot.ports import DialoguePort
+from bot.telegram_keys import DbCallbackStore
 from core.clock import Clock, SystemClock
 from core.db import Database
 from core.settings import Settings
@@ -142,5 +143,6 @@ def build_telegram(services: Services, *, polling: bool = False) -> TelegramBot:
         dialogue=services.dialogue,
         subscriptions=services.subscription_port,
         topics=services.subscription_port.known_topics,
+        store=DbCallbackStore(services.db, services.clock),
         polling=polling,
     )

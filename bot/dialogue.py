@@ -584,6 +584,7 @@ class HandoffFlow:
                 contact=slots["contact"],
                 topic=slots["topic"],
                 program_ids=(program,) if program else (),
+                transcript=slots.get("transcript", ""),  # e.g. the eligibility result it came from
             )
         )
         turn.state.end_flow()

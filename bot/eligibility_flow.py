@@ -35,6 +35,7 @@ from knowledge_base.eligibility import (
 )
 
 FLOW_NAME = "eligibility"
+HANDOFF_FLOW = "handoff"  # the dialogue's hand-off form (bot.dialogue.HandoffFlow)
 # The facts the flow asks for, in this order; the others (중소기업, 중기부 선정, 컨소시엄) are
 # offered as quick replies on the result, because most companies answer them only when asked.
 ASK_ORDER = ("in_gimpo", "is_manufacturer", "small_workforce", "representative_industry", "prior_ev_2021")
@@ -46,6 +47,7 @@ STAY_INTENTS = frozenset({"eligibility", "out_of_scope", "greeting", "help", "th
 # sure it is another question (answers like "경기도요" score 0.5 on some unrelated intent).
 LEAVE_CONFIDENCE = 0.8
 KAKAO_SUMMARY_LIMIT = 900
+CARDS_HINT = "카드의 '근거 보기'에서 계획서 근거를 볼 수 있어요."
 SUBSCRIBE = QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
 RESTART = QuickReply("처음으로", "처음으로", {"action": "restart"})
 DONT_KNOW = QuickReply("잘 모르겠어요", "잘 모르겠어요")
@@ -100,6 +102,8 @@ class EligibilityFlow:
             return await self._subscribe(turn)
         if action == "eligibility_intent":
             return await self._record_intents(turn)
+        if action == "eligibility_handoff":
+            return await self._handoff(turn)
         if action == "eligibility_more":
             slots["focus"] = []
             return self._next(turn, Extracted())
@@ -118,7 +122,7 @@ class EligibilityFlow:
                 return self._next(turn, found)
             asked = slots.get("asking")
             other = turn.nlu.intent not in STAY_INTENTS and turn.nlu.confidence >= LEAVE_CONFIDENCE
-            if asked is None or other or turn.nlu.values("program"):
+            if asked is None or other or turn.named:
                 return None
             return self._question(turn, asked, prefix="죄송해요, 답을 알아듣지 못했어요. ")
         _merge(slots, found)
@@ -153,7 +157,7 @@ class EligibilityFlow:
         """A service or centre named in the message (현장데스크, 소공인복합지원센터) has no application
         rules: say who it is for, from the KB, instead of asking questions that decide nothing."""
         kb = turn.dialogue.kb
-        named = next((v for v in turn.nlu.values("program") if v in kb.programs), None)
+        named = turn.named
         if named is None or self._focus(turn, named):
             return None
         check = QuickReply("지원사업 자격 확인", "우리 회사가 받을 수 있는 지원사업 확인", {"intent": "eligibility"})
@@ -183,11 +187,18 @@ class EligibilityFlow:
         summary = "\n".join(line for line in (head, f"회사 정보: {facts_line}" if facts_line else "") if line)
         kakao = turn.message.channel == "kakao"
         if kakao:
-            short = f"{summary}\n{_grouped_short(turn, ordered)}\n카드의 '근거 보기'에서 계획서 근거를 볼 수 있어요."
+            short = "\n".join(
+                (
+                    summary,
+                    _grouped_short(ordered),
+                    "카드의 '근거 보기'에서 계획서 근거를 볼 수 있어요.",
+                    result.disclaimer,
+                )
+            )
             texts: tuple[str, ...] = (clip(short, KAKAO_SUMMARY_LIMIT),)
-            cards = tuple(_card(turn, r) for r in ordered[:MAX_CAROUSEL])
+            cards = tuple(_card(r) for r in ordered[:MAX_CAROUSEL])
         else:
-            texts = (summary + "\n\n" + _grouped_full(turn, ordered) + "\n\n" + result.disclaimer,)
+            texts = (summary + "\n\n" + _grouped_full(ordered) + "\n\n" + result.disclaimer,)
             cards = ()
         sources = tuple(dict.fromkeys(reason.source for r in ordered for reason in _shown(r)))
         return Reply(
@@ -210,9 +221,10 @@ class EligibilityFlow:
             )
         if result.by_outcome["신청 가능"] and dialogue.handoff_port is not None:
             quick.append(QuickReply("신청 의사 등록", "신청 의사 등록", {"action": "eligibility_intent"}))
-        focus = (slots.get("focus") or [None])[0]
-        handoff_extra = {"intent": "handoff", **({"program": focus} if focus else {})}
-        quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", handoff_extra))
+        if dialogue.handoff_port is not None and dialogue.flows.get(HANDOFF_FLOW) is not None:
+            quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"action": "eligibility_handoff"}))
+        else:  # no hand-off form: the dialogue shows the desk's phone
+            quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"intent": "handoff"}))
         values = result.facts
         open_programs = candidates(rules, values)
         for fact, reply in REFINE.items():
@@ -272,6 +284,24 @@ class EligibilityFlow:
         answer = await port.subscribe(turn.message, topics, consent=True)
         text = answer.message or ("알림을 신청했어요." if answer.ok else "알림 신청을 처리하지 못했어요.")
         return Reply(texts=(text,), quick_replies=self._next_steps(turn, rules, result), intent="subscribe")
+
+    async def _handoff(self, turn: Turn) -> Reply | None:
+        """Hand over to the desk's hand-off form, carrying the facts and outcomes for the staff."""
+        handoff = turn.dialogue.flows.get(HANDOFF_FLOW)
+        if handoff is None:
+            return None
+        result = self._current(turn)
+        focus = turn.state.slots.get("focus") or []
+        lines = [f"[챗봇 자격 확인] {_facts_line(result.facts) or '회사 정보 없음'}"]
+        for outcome in OUTCOME_MARK:
+            names = [r.short_name for r in result.results if r.outcome == outcome]
+            if names:
+                lines.append(f"{outcome}: {', '.join(names)}")
+        reply = await handoff.start(turn)
+        turn.state.slots["transcript"] = "\n".join(lines)
+        if focus:
+            turn.state.slots["program"] = focus[0]
+        return reply
 
     async def _record_intents(self, turn: Turn) -> Reply:
         port = turn.dialogue.handoff_port
@@ -347,7 +377,7 @@ def _parent(turn: Turn, program_id: str) -> str | None:
 
 
 def _rank(result: ProgramResult) -> int:
-    return ("신청 가능", "확인 필요", "불가").index(result.outcome)
+    return list(OUTCOME_MARK).index(result.outcome)
 
 
 def _shown(result: ProgramResult) -> list[Reason]:
@@ -358,9 +388,9 @@ def _shown(result: ProgramResult) -> list[Reason]:
     return [r for r in result.reasons if r.status == wanted]
 
 
-def _grouped_full(turn: Turn, ordered: list[ProgramResult]) -> str:
+def _grouped_full(ordered: list[ProgramResult]) -> str:
     blocks = []
-    for outcome in ("신청 가능", "확인 필요", "불가"):
+    for outcome in OUTCOME_MARK:
         group = [r for r in ordered if r.outcome == outcome]
         if not group:
             continue
@@ -373,16 +403,16 @@ def _grouped_full(turn: Turn, ordered: list[ProgramResult]) -> str:
     return "\n\n".join(blocks)
 
 
-def _grouped_short(turn: Turn, ordered: list[ProgramResult]) -> str:
+def _grouped_short(ordered: list[ProgramResult]) -> str:
     lines = []
-    for outcome in ("신청 가능", "확인 필요", "불가"):
+    for outcome in OUTCOME_MARK:
         names = [r.short_name for r in ordered if r.outcome == outcome]
         if names:
             lines.append(f"{OUTCOME_MARK[outcome]} {outcome}: {', '.join(names)}")
     return "\n".join(lines)
 
 
-def _card(turn: Turn, result: ProgramResult) -> Card:
+def _card(result: ProgramResult) -> Card:
     label = result.short_name
     shown = _shown(result)
     if result.outcome == "신청 가능":

@@ -11,7 +11,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -26,8 +26,15 @@ from telegram.ext import (
 )
 
 from bot.ports import DialoguePort, SubscriptionPort
-from bot.render.telegram import MAX_CALLBACK_BYTES, CallbackKeys, TelegramMessage, render_telegram
+from bot.render.telegram import (
+    KEY_PREFIX,
+    MAX_CALLBACK_BYTES,
+    CallbackKeys,
+    TelegramMessage,
+    render_telegram,
+)
 from bot.reply import Message
+from bot.telegram_keys import CallbackPayload
 from core.privacy import redact_in_logs
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,14 @@ COMMANDS = (
 FAILURE_TEXT = "죄송합니다. 잠시 문제가 생겼어요. 잠시 후 다시 시도해 주세요."
 
 
+class CallbackStore(Protocol):
+    """Where button payloads are shared between processes (bot.telegram_keys.DbCallbackStore)."""
+
+    async def save(self, payloads: dict[str, CallbackPayload]) -> None: ...
+
+    async def load(self, key: str) -> CallbackPayload | None: ...
+
+
 class TelegramBot:
     def __init__(
         self,
@@ -73,10 +88,12 @@ class TelegramBot:
         subscriptions: SubscriptionPort | None,
         topics: Sequence[str],
         keys: CallbackKeys | None = None,
+        store: CallbackStore | None = None,
     ) -> None:
         self.application = application
         self._dialogue = dialogue
         self._subscriptions = subscriptions
+        self._store = store
         # Topics whose callback data would pass Telegram's 64-byte limit cannot be offered as buttons.
         self._topics = [t for t in topics if len((SUBSCRIBE_PREFIX + t).encode()) <= MAX_CALLBACK_BYTES]
         self._keys = keys or CallbackKeys()
@@ -87,7 +104,9 @@ class TelegramBot:
         application.add_handler(CommandHandler("topics", self._on_topics))
         application.add_handler(CommandHandler("unsubscribe", self._on_unsubscribe))
         application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
-        application.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, self._on_not_text))
+        # Only in private chats: in a group, joins and photos are not meant for the bot.
+        not_text = filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND
+        application.add_handler(MessageHandler(not_text, self._on_not_text))
         application.add_handler(CallbackQueryHandler(self._on_callback))
         application.add_error_handler(self._on_error)
 
@@ -100,14 +119,21 @@ class TelegramBot:
         dialogue: DialoguePort,
         subscriptions: SubscriptionPort | None,
         topics: Sequence[str],
+        store: CallbackStore | None = None,
         polling: bool = False,
     ) -> TelegramBot:
         # Every Bot API URL contains the token, and httpx logs each request URL.
         redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram"))
-        builder = Application.builder().token(token).base_url(base_url).rate_limiter(AIORateLimiter(max_retries=2))
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(base_url)
+            .rate_limiter(AIORateLimiter(max_retries=2))
+            .job_queue(None)  # nothing is scheduled here; the notifier owns scheduling
+        )
         if not polling:
             builder = builder.updater(None)
-        return cls(builder.build(), dialogue, subscriptions, topics)
+        return cls(builder.build(), dialogue, subscriptions, topics, store=store)
 
     async def start(self) -> None:
         """Initialise (getMe) and start the application; webhook updates may come in after this."""
@@ -161,7 +187,11 @@ class TelegramBot:
 
     async def _answer(self, chat_id: int, text: str, extra: dict[str, str] | None = None) -> None:
         reply = await self._dialogue.respond(Message(channel="telegram", user_key=str(chat_id), text=text, extra=extra))
-        await self._send(chat_id, render_telegram(reply, self._keys))
+        messages = render_telegram(reply, self._keys)
+        if self._store is not None:
+            # Saved before sending: a button must be resolvable by any process once it is shown.
+            await self._store.save(self._keys.take_unsaved())
+        await self._send(chat_id, messages)
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat is None or update.effective_message is None or not update.effective_message.text:
@@ -244,6 +274,10 @@ class TelegramBot:
             await self._unsubscribe(chat.id)
             return
         payload = self._keys.resolve(data)
+        if payload is None and self._store is not None and data.startswith(KEY_PREFIX):
+            payload = await self._store.load(data)
+            if payload is not None:
+                self._keys.remember(data, payload)
         if payload is None:
             await query.answer(EXPIRED_BUTTON)
             return

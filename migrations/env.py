@@ -6,13 +6,14 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import bot.context
+import bot.telegram_keys
 import desk.models
 import notifier.models
 from core.db import Base, install_sqlite_pragmas
 from core.settings import get_settings
 
 # Imported for their tables; the list grows with each package that owns one.
-MODEL_MODULES = (bot.context, desk.models, notifier.models)
+MODEL_MODULES = (bot.context, bot.telegram_keys, desk.models, notifier.models)
 
 config = context.config
 target_metadata = Base.metadata

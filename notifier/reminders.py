@@ -18,6 +18,7 @@ import logging
 import uuid
 from datetime import datetime, time, timedelta
 
+import httpx
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -125,11 +126,13 @@ class SchedulerHost:
         clock: Clock,
         intents: IntentRecipients | None = None,
         holder: str | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.holder = holder or f"scheduler-{uuid.uuid4().hex[:8]}"
+        self.http = http  # for the feed import; a fresh client per run when None
         self.announcements = AnnouncementService(db, settings, clock, intents)
         self.scheduler: AsyncIOScheduler | None = None
         self.fired: asyncio.Queue[int] = asyncio.Queue()
@@ -287,10 +290,16 @@ class SchedulerHost:
         return created
 
     async def ingest(self) -> None:
-        import httpx
+        from notifier.ingest import FeedError, Ingestor
 
-        from notifier.ingest import Ingestor
-
-        async with httpx.AsyncClient(timeout=30.0) as client:
-            report = await Ingestor(self.db, self.settings, self.clock).ingest_url(client, self.settings.ingest_url)
+        ingestor = Ingestor(self.db, self.settings, self.clock)
+        try:
+            if self.http is not None:
+                report = await ingestor.ingest_url(self.http, self.settings.ingest_url)
+            else:
+                async with httpx.AsyncClient(timeout=30.0) as client:
+                    report = await ingestor.ingest_url(client, self.settings.ingest_url)
+        except FeedError as exc:
+            log.error("scheduled ingest failed: %s", exc)
+            return
         log.info("scheduled ingest: %s", report.summary())

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import KST, Clock
 from core.db import Database, UtcDateTime
 from core.settings import Settings
-from core.text import clean_display
+from core.text import clean_display, compact
 from notifier.models import PERIOD_KINDS, Announcement, Delivery, Subscriber, SubscriberTopic
 from notifier.subscriptions import ALL_TOPICS_KEY, clean_topics, topic_key
 
@@ -243,7 +243,9 @@ class AnnouncementService:
     ) -> int:
         """One pending delivery per active matching subscriber, in one statement."""
         now = self.clock.now()
-        keys = sorted({topic_key(t) for t in ann.topics or []} | {ALL_TOPICS_KEY})
+        keys = sorted(
+            {topic_key(t) for t in ann.topics or []} | {ALL_TOPICS_KEY} | await self._keywords_in(session, ann)
+        )
         matches = exists().where(
             and_(SubscriberTopic.subscriber_id == Subscriber.id, SubscriberTopic.topic_key.in_(keys))
         )
@@ -288,6 +290,13 @@ class AnnouncementService:
             return len(returned.all())
         result = await session.execute(statement)
         return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+
+    @staticmethod
+    async def _keywords_in(session: AsyncSession, ann: Announcement) -> set[str]:
+        """Subscribers' free keywords (e.g. 수출, 드론) found in the title match too."""
+        title = compact(ann.title)
+        known = (await session.execute(select(SubscriberTopic.topic_key).distinct())).scalars()
+        return {key for key in known if len(key) >= 2 and key in title}
 
     async def _notify(self, ann: Announcement) -> None:
         for listener in self.listeners:

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from api.deps import ServicesDep, require_staff
-from notifier.models import PERIOD_KINDS, Delivery
+from notifier.models import PERIOD_KINDS, Delivery, Subscriber
 from notifier.service import AnnouncementError, AnnouncementInput
 from notifier.subscriptions import SubscriptionError
 
@@ -55,6 +55,16 @@ class EmailSubscriptionIn(BaseModel):
     email: str = Field(min_length=3, max_length=254)
     topics: list[str] = Field(min_length=1, max_length=30)
     consent: bool = Field(description="수신 동의 (required)")
+
+
+class SubscriberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str = Field(pattern="^(telegram|kakao|email|webhook)$")
+    address: str = Field(min_length=1, max_length=500)
+    topics: list[str] = Field(min_length=1, max_length=30)
+    consent: bool = Field(description="the subscriber's consent, obtained and kept by staff")
+    night_consent: bool = False
 
 
 def _bad(exc: Exception) -> HTTPException:
@@ -152,6 +162,36 @@ async def subscribe_email(body: EmailSubscriptionIn, services: ServicesDep) -> d
     except SubscriptionError as exc:
         raise _bad(exc) from exc
     return {"channel": view.channel, "topics": list(view.topics), "active": view.active}
+
+
+@router.post("/subscribers", dependencies=staff, status_code=status.HTTP_201_CREATED)
+async def add_subscriber(body: SubscriberIn, services: ServicesDep) -> dict[str, Any]:
+    """Staff register a subscriber (a partner's webhook, an e-mail given on a consent form)."""
+    try:
+        view = await services.subscriptions.subscribe(
+            body.channel, body.address, body.topics, consent=body.consent, night_consent=body.night_consent
+        )
+    except SubscriptionError as exc:
+        raise _bad(exc) from exc
+    return {"id": view.id, "channel": view.channel, "topics": list(view.topics), "active": view.active}
+
+
+@router.get("/subscribers", dependencies=staff)
+async def list_subscribers(
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Counts per channel and state, and a page of subscribers (addresses are not shown)."""
+    async with services.db.session() as session:
+        counts = await session.execute(
+            select(Subscriber.channel, Subscriber.active, func.count()).group_by(Subscriber.channel, Subscriber.active)
+        )
+        page = await session.execute(select(Subscriber).order_by(Subscriber.id).limit(limit).offset(offset))
+        return {
+            "counts": [{"channel": c, "active": a, "count": n} for c, a, n in counts.all()],
+            "items": [s.to_dict() for s in page.scalars()],
+        }
 
 
 @router.get("/subscriptions/topics")

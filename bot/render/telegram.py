@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.reply import Button, Card, QuickReply, Reply
+from bot.telegram_keys import CallbackPayload
 from core.text import split_utf16, utf16_length
 
 MAX_TEXT_UNITS = 4096
@@ -34,22 +35,17 @@ class TelegramMessage:
     parse_mode: str = "HTML"
 
 
-@dataclass(frozen=True)
-class CallbackPayload:
-    message: str
-    extra: dict[str, str] | None = None
-
-
 class CallbackKeys:
     """Maps button payloads to callback data of at most 64 bytes.
 
-    Short plain messages travel inline (they survive restarts); others get a content hash key
-    kept in a bounded LRU, so an old button after a restart is reported as expired, never
-    misread."""
+    Short plain messages travel inline; others get a content-hash key kept in a bounded LRU
+    (and, through `take_unsaved`, in a shared store: see bot.telegram_keys). A key nobody
+    knows is reported as expired, never misread."""
 
     def __init__(self, max_entries: int = 20_000) -> None:
         self._max = max_entries
         self._payloads: OrderedDict[str, CallbackPayload] = OrderedDict()
+        self._unsaved: dict[str, CallbackPayload] = {}
 
     def data_for(self, message: str, extra: dict[str, str] | None = None) -> str:
         inline = INLINE_PREFIX + message
@@ -58,11 +54,25 @@ class CallbackKeys:
         raw = json.dumps([message, extra or {}], ensure_ascii=False, sort_keys=True).encode()
         digest = base64.urlsafe_b64encode(hashlib.blake2b(raw, digest_size=15).digest()).decode()
         key = KEY_PREFIX + digest
-        self._payloads[key] = CallbackPayload(message, dict(extra) if extra else None)
+        if key not in self._payloads:
+            self._unsaved[key] = CallbackPayload(message, dict(extra) if extra else None)
+            self._payloads[key] = self._unsaved[key]
         self._payloads.move_to_end(key)
         while len(self._payloads) > self._max:
             self._payloads.popitem(last=False)
         return key
+
+    def take_unsaved(self) -> dict[str, CallbackPayload]:
+        """Keys handed out since the last call, for a shared store to keep."""
+        unsaved, self._unsaved = self._unsaved, {}
+        return unsaved
+
+    def remember(self, key: str, payload: CallbackPayload) -> None:
+        """Cache a payload found in the shared store."""
+        self._payloads[key] = payload
+        self._payloads.move_to_end(key)
+        while len(self._payloads) > self._max:
+            self._payloads.popitem(last=False)
 
     def resolve(self, data: str | None) -> CallbackPayload | None:
         if not data:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select
 
 from api.app import create_app
@@ -291,3 +292,46 @@ async def test_a_photo_gets_a_hint_to_write_instead(running: Running, bot_api: F
     [hint] = bot_api.sent_to(CHAT_ID)
     assert "글로 물어봐 주세요" in hint["text"]
     assert running.dialogue.seen == []
+
+
+@pytest.mark.db
+async def test_a_button_shown_by_one_process_works_on_another(settings: Settings, bot_api: FakeTelegram) -> None:
+    """API replicas (or a restart) share button payloads through the database."""
+    configured = telegram_settings(settings, bot_api)
+    replicas = []
+    for _ in range(2):
+        services = await build_services(configured, nlu=KeywordNlu())
+        services.dialogue = RecordingDialogue()
+        replicas.append((services, create_app(configured, services)))
+    (_, first_app), (second, second_app) = replicas
+    async with (
+        LifespanManager(first_app),
+        LifespanManager(second_app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=first_app), base_url="http://a") as a,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=second_app), base_url="http://b") as b,
+    ):
+        await a.post("/telegram/webhook", json=text_update(1, "질문"), headers=headers())
+        data = bot_api.sent_to(CHAT_ID)[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        assert data.startswith("k:")
+        await b.post("/telegram/webhook", json=callback_update(2, data), headers=headers())
+    for services, _ in replicas:
+        await services.close()
+    assert [m.text for m in second.dialogue.seen] == [LONG_QUICK_REPLY]  # type: ignore[union-attr]
+
+
+@pytest.mark.db
+async def test_a_member_joining_a_group_gets_no_answer(running: Running, bot_api: FakeTelegram) -> None:
+    update = text_update(1, "x", chat_id=-100123)
+    message = update["message"]
+    del message["text"]
+    message["chat"]["type"] = "supergroup"
+    message["new_chat_members"] = [{"id": 9, "is_bot": False, "first_name": "새 회원"}]
+    response = await running.client.post("/telegram/webhook", json=update, headers=headers())
+    assert response.status_code == 200
+    assert bot_api.messages == []
+
+
+@pytest.mark.db
+async def test_the_web_chat_page_points_to_the_running_bot_for_alerts(running: Running) -> None:
+    page = (await running.client.get("/")).text
+    assert 'href="https://t.me/gopa_test_bot"' in page

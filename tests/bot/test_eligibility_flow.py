@@ -190,6 +190,11 @@ async def test_next_steps_subscribe_record_intent_and_handoff(make) -> None:
     assert "I-1" in recorded.texts[0]
     person = await dialogue.respond(quick(recorded, "상담 신청"))
     assert "회사 이름" in person.texts[-1]
+    for line in ["김포정밀", "010-1234-5678", "콤프레샤 교체 신청 서류 문의", "동의"]:
+        await dialogue.respond(msg(line))
+    (request,) = handoff.requests
+    assert "상시근로자 6명" in request.transcript
+    assert "신청 가능: 노후생산설비 교체, 콤프레샤 교체" in request.transcript
 
 
 async def test_state_expires_after_thirty_idle_minutes(make, clock) -> None:

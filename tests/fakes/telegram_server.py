@@ -54,7 +54,7 @@ class FakeTelegram:
         self.calls: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._updates: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
         self._server: uvicorn.Server | None = None
         self.port = 0
@@ -72,6 +72,11 @@ class FakeTelegram:
 
     def count(self, chat_id: str | int) -> int:
         return self.per_chat[str(chat_id)]
+
+    def wait_for_messages(self, total: int, timeout: float) -> bool:
+        """Block (call it through `asyncio.to_thread`) until `total` messages were delivered."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self.messages) >= total, timeout=timeout)
 
     def sent_to(self, chat_id: str | int) -> list[dict[str, Any]]:
         """Messages delivered to one chat, in order (text, parse_mode, reply_markup)."""
@@ -170,6 +175,7 @@ class FakeTelegram:
             self.delivered_at.append(time.monotonic())
             self.per_chat[chat] += 1
             message_id = len(self.messages)
+            self._lock.notify_all()
         return self._ok(
             {
                 "message_id": message_id,

@@ -69,6 +69,13 @@ async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings, d
                 states = {r.status for r in (await session.execute(select(Reminder))).scalars()}
             assert states == {"cancelled"}
             assert (await staff.get("/api/v1/announcements/999")).status_code == 404
+            hook = {"channel": "webhook", "address": "https://partner.example/h", "topics": ["수출"], "consent": True}
+            assert (await staff.post("/api/v1/subscribers", json=hook)).status_code == 201
+            bad_hook = {**hook, "address": "ftp://x"}
+            assert (await staff.post("/api/v1/subscribers", json=bad_hook)).status_code == 422
+            listing = (await staff.get("/api/v1/subscribers")).json()
+            assert {"channel": "webhook", "active": True, "count": 1} in listing["counts"]
+            assert all("address" not in item for item in listing["items"])
         view = await services.subscriptions.get("email", "kim@example.kr")
         assert view is not None and view.active
         async with client_for(app) as anonymous:

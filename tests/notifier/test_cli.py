@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from core.db import Database
 from core.settings import Settings, get_settings
 from tests.conftest import SHARED_DIR
 
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def cli_env(settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    # `db` empties the tables first when the suite runs on PostgreSQL.
     monkeypatch.chdir(tmp_path)  # no stray .env
     monkeypatch.setenv("DATABASE_URL", settings.effective_database_url)
     monkeypatch.setenv("VAR_DIR", str(settings.var_dir))

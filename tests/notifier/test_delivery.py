@@ -176,3 +176,16 @@ async def test_quiet_hours_hold_until_eight_unless_night_consent(
     finally:
         await tg.close()
     assert (telegram.count("10"), telegram.count("11")) == (1, 1)
+
+
+async def test_a_keyword_in_the_title_matches_without_the_topic(
+    db: Database, subscriptions: SubscriptionService, announcements: AnnouncementService
+) -> None:
+    await subscriptions.subscribe("email", "drone@example.kr", ["드론"], consent=True)
+    await subscriptions.subscribe("email", "food@example.kr", ["식품"], consent=True)
+    ann = await announcements.create(AnnouncementInput(title="김포 드론 실증 지원사업", topics=("지능형기계",)))
+    assert await announcements.publish(ann.id) == 1
+    async with db.session() as session:
+        (row,) = (await session.execute(select(Delivery))).scalars().all()
+        sub = await session.get(Subscriber, row.subscriber_id)
+    assert sub is not None and sub.address == "drone@example.kr"

@@ -186,3 +186,16 @@ async def test_url_import_through_an_injected_client(ingestor: Ingestor) -> None
         for path in ("/err", "/down", "/html"):
             with pytest.raises(FeedError):
                 await ingestor.ingest_url(client, f"https://api.example{path}")
+
+
+@pytest.mark.db
+async def test_the_scheduled_import_reads_the_configured_url(db: Database, settings: Settings) -> None:
+    from notifier.reminders import SchedulerHost
+
+    feed = _load(REAL / "bizinfo_api_sample_2026-09-23_redacted.json")
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=feed))
+    configured = settings.model_copy(update={"ingest_url": "https://apis.example/bizinfo"})
+    async with httpx.AsyncClient(transport=transport) as client:
+        host = SchedulerHost(db, configured, FixedClock(datetime(2026, 9, 23, 6, 0, tzinfo=UTC)), http=client)
+        await host.ingest()
+    assert len(await _rows(db)) == 3  # 4 items, the 경북 one outside the regions
