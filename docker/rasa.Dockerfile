@@ -1,5 +1,5 @@
 # The official Rasa 3.6.21 image plus kiwipiepy, which nlu/rasa/kiwi_tokenizer.py needs.
-# The NLU data and the Rasa project are mounted from the repository (docker-compose.yml).
+# The generated training data and the Rasa project are mounted by docker-compose.yml.
 FROM rasa/rasa:3.6.21
 USER root
 RUN pip install --no-cache-dir "kiwipiepy>=0.18,<0.25" \

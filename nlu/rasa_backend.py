@@ -9,9 +9,9 @@ costs nothing until it is back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -23,7 +23,36 @@ from nlu.types import INTENTS, Entity, NluBackend, NluResult
 
 logger = logging.getLogger(__name__)
 
-EntityMatcher = Callable[[str], Sequence[Entity]]
+# Program and industry names are replaced by this word in every text Rasa sees, in training
+# and in parsing: a name says which program is meant, not what is asked, so "예산" next to any
+# name teaches the same (the embedded backend masks names the same way for its features).
+ENTITY_WORD = "xentity"
+
+
+class EntityFinder(Protocol):
+    """nlu.entities.EntityExtractor: (start, end, entity) spans in a normalised text."""
+
+    def find(self, normalized: str) -> list[tuple[int, int, Entity]]: ...
+
+
+def masked(normalized: str, spans: Sequence[tuple[int, int, Entity]]) -> str:
+    """`normalized` with each entity span replaced by ENTITY_WORD (overlaps keep the first)."""
+    parts: list[str] = []
+    position = 0
+    for start, end, _ in sorted(spans, key=lambda span: span[0]):
+        if start < position:
+            continue
+        parts += [normalized[position:start], f" {ENTITY_WORD} "]
+        position = end
+    parts.append(normalized[position:])
+    return " ".join("".join(parts).split())
+
+
+def rasa_text(text: str, finder: EntityFinder | None) -> tuple[str, str, list[tuple[int, int, Entity]]]:
+    """(normalised text, what Rasa is given, the entity spans found)."""
+    normalized = normalize_utterance(text)
+    spans = finder.find(normalized) if finder is not None and normalized else []
+    return normalized, masked(normalized, spans), spans
 
 
 class CircuitBreaker:
@@ -78,7 +107,7 @@ class RasaBackend:
         *,
         base_url: str,
         timeout_s: float,
-        entities: EntityMatcher | None = None,
+        entities: EntityFinder | None = None,
     ) -> None:
         self._client = client
         self._fallback = fallback
@@ -90,18 +119,24 @@ class RasaBackend:
         self.answered = 0
         self.fell_back = 0
 
+    @property
+    def breaker_open(self) -> bool:
+        return self._breaker.is_open
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def parse(self, text: str) -> NluResult:
-        normalized = normalize_utterance(text)
-        if not normalized or not self._breaker.allow():
+        normalized, for_rasa, spans = rasa_text(text, self._entities)
+        if not normalized:
+            return await self._fallback.parse(text)
+        if not self._breaker.allow():
             self.fell_back += 1
             return await self._fallback.parse(text)
         try:
-            response = await self._client.post(self._url, json={"text": normalized}, timeout=self._timeout)
+            response = await self._client.post(self._url, json={"text": for_rasa}, timeout=self._timeout)
             response.raise_for_status()
-            result = self._to_result(normalized, response.json())
+            result = self._to_result(normalized, response.json(), [entity for _, _, entity in spans])
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             self._breaker.record_failure()
             logger.warning(
@@ -115,7 +150,7 @@ class RasaBackend:
         self.answered += 1
         return result
 
-    def _to_result(self, normalized: str, payload: dict[str, Any]) -> NluResult:
+    def _to_result(self, normalized: str, payload: dict[str, Any], found: list[Entity]) -> NluResult:
         ranking = tuple(
             (str(item["name"]), float(item["confidence"]))
             for item in payload.get("intent_ranking") or [payload["intent"]]
@@ -129,24 +164,25 @@ class RasaBackend:
             text=normalized,
             intent=intent,
             confidence=confidence,
-            entities=self._merge_entities(normalized, payload.get("entities") or []),
+            entities=self._merge_entities(found, payload.get("entities") or []),
             ranking=ranking,
             backend=self.name,
         )
 
-    def _merge_entities(self, normalized: str, found: list[dict[str, Any]]) -> tuple[Entity, ...]:
+    @staticmethod
+    def _merge_entities(found: list[Entity], from_rasa: list[dict[str, Any]]) -> tuple[Entity, ...]:
         """The shared dictionary matcher's entities first (so both backends name programs
         alike), then any entity type it did not find that Rasa extracted."""
-        entities = list(self._entities(normalized)) if self._entities else []
+        entities = list(found)
         known = {e.entity for e in entities}
-        for item in found:
+        for item in from_rasa:
             kind = str(item.get("entity", ""))
             if kind and kind not in known and item.get("value") is not None:
                 entities.append(
                     Entity(
                         entity=kind,
                         value=str(item["value"]),
-                        text=normalized[int(item.get("start", 0)) : int(item.get("end", 0))] or str(item["value"]),
+                        text=str(item.get("text") or item["value"]),
                         score=float(item.get("confidence_entity", 1.0) or 1.0),
                     )
                 )
@@ -170,5 +206,5 @@ def build_rasa_backend(settings: Settings, embedded: EmbeddedNlu, clock: Clock |
         CircuitBreaker(settings.rasa_breaker_failures, settings.rasa_breaker_reset_s, clock or SystemClock()),
         base_url=settings.rasa_url,
         timeout_s=settings.rasa_timeout_s,
-        entities=embedded.extractor.extract,
+        entities=embedded.extractor,
     )

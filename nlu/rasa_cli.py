@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from core.settings import Settings, get_settings
-from nlu.rasa_setup import RasaEnv, RasaSetupError, rasa_home
+from nlu.entities import EntityExtractor
+from nlu.rasa_setup import RasaEnv, RasaSetupError, rasa_home, train_for, write_training_yaml
 from nlu.service import EvalReport
-from nlu.training_data import TrainingData
+from nlu.training_data import TrainingData, load_training_data
 
 app = typer.Typer()
 
@@ -35,11 +36,20 @@ def rasa_setup(
         installed = env.ensure(python or settings.rasa_python or None, log=typer.echo)
         typer.echo(f"Rasa environment: {env.venv} ({'installed' if installed else 'reused'})")
         if train:
-            model, seconds = env.train(settings.nlu_data_dir, log=typer.echo)
+            model, seconds = train_for(env, load_training_data(settings.nlu_data_dir), log=typer.echo)
             typer.echo(f"model: {model} ({f'trained in {seconds:.0f} s' if seconds is not None else 'up to date'})")
     except RasaSetupError as exc:
         typer.echo(f"rasa-setup failed: {exc}", err=True)
         raise typer.Exit(1) from exc
+
+
+@app.command("rasa-export")
+def rasa_export(out: Annotated[Path, typer.Option(help="directory to write nlu.yml into")]) -> None:
+    """Write the Rasa training data generated from nlu/data (normalised, names masked) for a
+    Rasa outside this machine's cache, e.g. the `rasa` service of docker-compose.yml."""
+    data = load_training_data(get_settings().nlu_data_dir)
+    path = write_training_yaml(data.examples, out, EntityExtractor(data.entity_dictionary))
+    typer.echo(f"{len(data.examples)} examples -> {path}")
 
 
 @app.command("rasa-serve")
@@ -56,7 +66,7 @@ def rasa_serve(
         typer.echo(f"no Rasa environment in {env.venv}: run `gopa nlu rasa-setup` first", err=True)
         raise typer.Exit(1)
     try:
-        archive = model or env.train(settings.nlu_data_dir, log=typer.echo)[0]
+        archive = model or train_for(env, load_training_data(settings.nlu_data_dir), log=typer.echo)[0]
     except RasaSetupError as exc:
         typer.echo(f"rasa-serve failed: {exc}", err=True)
         raise typer.Exit(1) from exc

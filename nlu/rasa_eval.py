@@ -4,7 +4,6 @@ split only, served by a real `rasa run`, scored on the held-out split by `nlu.se
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,8 +13,9 @@ import httpx
 
 from core.clock import FixedClock
 from core.settings import Settings
+from nlu.entities import EntityExtractor
 from nlu.rasa_backend import CircuitBreaker, RasaBackend
-from nlu.rasa_setup import RasaEnv, RasaSetupError, rasa_home, running_server, write_training_yaml
+from nlu.rasa_setup import RasaEnv, RasaSetupError, rasa_home, running_server, train_for
 from nlu.service import EvalReport, evaluate
 from nlu.training_data import TrainingData
 from nlu.types import NluResult
@@ -57,10 +57,8 @@ def evaluate_rasa(
     env = RasaEnv(rasa_home(settings.rasa_home))
     if not env.rasa.exists():
         raise RasaSetupError(f"no Rasa environment in {env.venv}: run `gopa nlu rasa-setup` first")
-    training, heldout = data.split()
-    with tempfile.TemporaryDirectory(prefix="gopa-rasa-split-") as tmp:
-        write_training_yaml(training, Path(tmp))
-        model, train_s = env.train(Path(tmp), force=force_train, log=log)
+    _, heldout = data.split()
+    model, train_s = train_for(env, data, split=True, force=force_train, log=log)
     with running_server(env, model) as server:
         log(f"Rasa serving the training-split model at {server.url} (started in {server.start_s:.1f} s)")
 
@@ -73,6 +71,7 @@ def evaluate_rasa(
                     CircuitBreaker(1_000_000, 0, FixedClock(datetime.now(UTC))),
                     base_url=server.url,
                     timeout_s=EVAL_TIMEOUT_S,
+                    entities=EntityExtractor(data.entity_dictionary),
                 )
                 return await evaluate(backend, heldout)
 

@@ -26,6 +26,10 @@ from typing import Any
 import httpx
 import yaml
 
+from nlu.entities import EntityExtractor
+from nlu.rasa_backend import EntityFinder, rasa_text
+from nlu.training_data import TrainingData
+
 logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6.21"
@@ -346,12 +350,15 @@ def running_server(
             server.stop()
 
 
-def write_training_yaml(examples: Iterable[Any], directory: Path) -> Path:
+def write_training_yaml(examples: Iterable[Any], directory: Path, finder: EntityFinder | None = None) -> Path:
     """Examples (anything with `.text` and `.intent`, e.g. nlu.training_data.Example) as one
-    Rasa NLU YAML file in `directory`: how a subset such as the training split reaches Rasa."""
+    Rasa NLU YAML file in `directory`, each text as the Rasa backend will send it (normalised,
+    entity names masked by `finder`): Rasa learns from exactly what it will be asked."""
     by_intent: dict[str, list[str]] = {}
     for example in examples:
-        by_intent.setdefault(example.intent, []).append(example.text)
+        _, text, _ = rasa_text(example.text, finder)
+        if text:
+            by_intent.setdefault(example.intent, []).append(text)
     document = {
         "version": "3.1",
         "nlu": [
@@ -363,3 +370,14 @@ def write_training_yaml(examples: Iterable[Any], directory: Path) -> Path:
     path = directory / "nlu.yml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+def train_for(
+    env: RasaEnv, data: TrainingData, *, split: bool = False, force: bool = False, log: _Log = print
+) -> tuple[Path, float | None]:
+    """The model for nlu/data (all of it, or its training split for an honest evaluation),
+    generated into a scratch directory from the one source and trained unless cached."""
+    training = data.split()[0] if split else list(data.examples)
+    with tempfile.TemporaryDirectory(prefix="gopa-rasa-data-") as scratch:
+        write_training_yaml(training, Path(scratch), EntityExtractor(data.entity_dictionary))
+        return env.train(Path(scratch), force=force, log=log)

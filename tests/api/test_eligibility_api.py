@@ -97,9 +97,11 @@ async def test_documented_in_openapi(client) -> None:
     assert "200" in operation["responses"] and "422" in operation["responses"]
 
 
-async def kakao(client: httpx.AsyncClient, text: str, user: str = "kakao-user-1") -> dict:
+async def kakao(client: httpx.AsyncClient, text: str, user: str = "kakao-user-1", extra: dict | None = None) -> dict:
+    request = payload(text, user)
+    request["action"]["clientExtra"] = extra
     response = await client.post(
-        "/kakao/skill", content=orjson.dumps(payload(text, user)), headers={"content-type": "application/json"}
+        "/kakao/skill", content=orjson.dumps(request), headers={"content-type": "application/json"}
     )
     assert response.status_code == 200
     body = response.json()
@@ -147,3 +149,51 @@ async def test_a_correction_through_the_kakao_skill(client) -> None:
     corrected = await kakao(client, "아 직원 12명이에요")
     assert "❌ 콤프레샤 교체" in cards(corrected)
     assert "상시근로자 12명" in cards(corrected)["❌ 콤프레샤 교체"]
+
+
+@pytest.fixture
+async def wired(settings: Settings, clock) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
+    """The app with the real desk hand-off port behind the dialogue (keyword NLU for predictability)."""
+    services = await build_services(settings, clock)
+    services.dialogue = Dialogue(
+        load_knowledge_base(),
+        KeywordNlu(),
+        MemoryContextStore(clock, settings.dialogue_context_ttl_s),
+        handoff=services.handoff_port,
+        subscriptions=services.subscription_port,
+        clock=clock,
+        settings=settings,
+    )
+    app = create_app(settings, services)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
+    ):
+        yield http, services
+    await services.close()
+
+
+async def tap(client: httpx.AsyncClient, body: dict, label: str) -> dict:
+    """Taps a quick reply of a Kakao response: its messageText with its extra as clientExtra."""
+    picked = next(q for q in body["template"]["quickReplies"] if q["label"] == label)
+    return await kakao(client, picked["messageText"], extra=picked.get("extra"))
+
+
+async def test_next_steps_reach_the_desk(wired) -> None:
+    from desk.service import ConsultationFilter, IntentFilter
+
+    client, services = wired
+    for line in ["우리 회사도 받을수있나요", "김포 양촌읍", "금속가공 제조업", "직원 6명이에요", "해당 없음"]:
+        final = await kakao(client, line)
+    recorded = await tap(client, final, "신청 의사 등록")
+    assert "접수번호" in texts(recorded)
+    intents = await services.desk.list_intents(IntentFilter())  # type: ignore[attr-defined]
+    assert sorted(i.program_id for i in intents.items) == ["compressor_replacement", "old_equipment_replacement"]
+    await tap(client, recorded, "상담 신청")
+    for line in ["김포정밀", "010-1234-5678", "콤프레샤 교체 서류 문의", "동의"]:
+        done = await kakao(client, line)
+    assert "접수" in texts(done)
+    consultations = await services.desk.list_consultations(ConsultationFilter())  # type: ignore[attr-defined]
+    (consultation,) = consultations.items
+    assert "상시근로자 6명" in consultation.notes
+    assert "신청 가능: 노후생산설비 교체, 콤프레샤 교체" in consultation.notes

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.settings import Settings
 from nlu import rasa_setup
+from nlu.entities import EntityExtractor
+from nlu.rasa_backend import masked
 from nlu.rasa_setup import (
     CONFIG_FILE,
     DOMAIN_FILE,
@@ -21,6 +24,8 @@ from nlu.rasa_setup import (
 )
 from nlu.training_data import Example, load_training_data
 from nlu.types import INTENTS
+
+SETTINGS_DATA_DIR = Settings(_env_file=None).nlu_data_dir  # type: ignore[call-arg]
 
 
 def test_domain_lists_exactly_the_intents_every_backend_knows() -> None:
@@ -69,11 +74,20 @@ def test_training_without_data_is_refused_before_rasa_runs(tmp_path: Path) -> No
         env.train(tmp_path)
 
 
+def test_rasa_learns_names_masked_as_the_backend_sends_them(tmp_path: Path) -> None:
+    data = load_training_data(SETTINGS_DATA_DIR)
+    finder = EntityExtractor(data.entity_dictionary)
+    write_training_yaml([Example("인증획득 지원사업 접수 기간", "program_schedule")], tmp_path, finder)
+    (example,) = load_training_data(tmp_path).examples
+    assert example.text == "xentity 접수 기간"
+    assert masked("스마트공장 예산", finder.find("스마트공장 예산")) == "xentity 예산"
+
+
 def test_a_split_written_for_rasa_reads_back_as_the_same_examples(tmp_path: Path) -> None:
     examples = [
         Example("인증획득 접수기간 언제에요?", "program_schedule"),
-        Example('"시험분석비" 예산: 얼마', "program_budget"),
-        Example("- 상담원 연결 #1", "handoff"),
+        Example('"요금" 예산: 얼마', "program_budget"),
+        Example("- 상담원 연결 1", "handoff"),
         Example("안녕하세요", "greeting"),
     ]
     write_training_yaml(examples, tmp_path)
@@ -90,3 +104,17 @@ def test_without_any_supported_python_the_error_says_what_to_do(monkeypatch: pyt
     monkeypatch.setattr(rasa_setup, "_candidate_pythons", lambda: iter(["/nonexistent/python3.10"]))
     with pytest.raises(RasaSetupError, match="--python or RASA_PYTHON"):
         find_python()
+
+
+def test_rasa_export_writes_every_example_for_an_outside_rasa(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    result = CliRunner().invoke(app, ["nlu", "rasa-export", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    exported = load_training_data(tmp_path)
+    source = load_training_data(SETTINGS_DATA_DIR)
+    assert len(exported.examples) == len(source.examples)
+    assert {e.intent for e in exported.examples} == set(INTENTS)
+    assert any("xentity" in e.text for e in exported.examples)
