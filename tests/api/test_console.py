@@ -210,3 +210,12 @@ async def test_announcement_compose_preview_audience_publish_and_cancel(settings
             assert "telegram" in counts.text and "kakao" in counts.text
             dashboard = await client.get("/console/")
             assert "월별 발행 공고" in dashboard.text
+
+
+async def test_company_search_fragment_takes_odd_input(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        async with client_for(app) as client:
+            await _login(client)
+            odd = await client.get("/console/companies/options", params={"company_name": "정밀\x00공업"})
+            assert odd.status_code == 200 and "새 기업으로 등록됩니다" in odd.text
