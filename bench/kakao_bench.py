@@ -244,6 +244,7 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_port()
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="gopa-bench-") as var_dir:
         env = {**os.environ, "VAR_DIR": var_dir, "LOG_LEVEL": "WARNING", "ACCESS_LOG": "false"}
         command = [str(GOPA), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -263,6 +264,8 @@ def main() -> None:
         sampler.start()
         try:
             cold = wait_first_answer(port, proc, started)
+            cpu = psutil.Process(proc.pid).cpu_times()
+            cold_cpu = cpu.user + cpu.system
             run_load(port, 300, 8, 1, seed=0, unique_share=args.unique_share)  # warm-up: caches, connections
             results = []
             for concurrency in args.concurrency:
@@ -276,7 +279,8 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     print(f"first start (NLU model trained and cached): {first_start:.2f} s")
-    print(f"cold start (process start to first answer, cached model): {cold:.2f} s")
+    print(f"cold start (process start to first answer, cached model): {cold:.2f} s, {cold_cpu:.2f} s of CPU")
+    print(f"load average before / after: {load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"questions: {len(QUESTIONS)} phrasings, {args.unique_share:.0%} of requests made unique")
     print(f"peak RSS (server and children): {sampler.peak / 2**20:.0f} MB")
     print(f"{'conc':>4} {'requests':>8} {'errors':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'answers/s':>9}")
@@ -286,7 +290,12 @@ def main() -> None:
             f"{r['p99_ms']:>7.2f} {r['answers_per_s']:>9.0f}"
         )
     if args.json:
-        summary = {"first_start_s": first_start, "cold_start_s": cold, "peak_rss_mb": sampler.peak / 2**20}
+        summary = {
+            "first_start_s": first_start,
+            "cold_start_s": cold,
+            "cold_start_cpu_s": cold_cpu,
+            "peak_rss_mb": sampler.peak / 2**20,
+        }
         print(json.dumps({**summary, "runs": results}))
     if any(r["errors"] for r in results):
         sys.exit(1)

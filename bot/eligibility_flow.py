@@ -47,6 +47,7 @@ STAY_INTENTS = frozenset({"eligibility", "out_of_scope", "greeting", "help", "th
 # sure it is another question (answers like "경기도요" score 0.5 on some unrelated intent).
 LEAVE_CONFIDENCE = 0.8
 KAKAO_SUMMARY_LIMIT = 900
+CARDS_HINT = "카드의 '근거 보기'에서 계획서 근거를 볼 수 있어요."
 SUBSCRIBE = QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
 RESTART = QuickReply("처음으로", "처음으로", {"action": "restart"})
 DONT_KNOW = QuickReply("잘 모르겠어요", "잘 모르겠어요")
@@ -186,11 +187,18 @@ class EligibilityFlow:
         summary = "\n".join(line for line in (head, f"회사 정보: {facts_line}" if facts_line else "") if line)
         kakao = turn.message.channel == "kakao"
         if kakao:
-            short = f"{summary}\n{_grouped_short(turn, ordered)}\n카드의 '근거 보기'에서 계획서 근거를 볼 수 있어요."
+            short = "\n".join(
+                (
+                    summary,
+                    _grouped_short(ordered),
+                    "카드의 '근거 보기'에서 계획서 근거를 볼 수 있어요.",
+                    result.disclaimer,
+                )
+            )
             texts: tuple[str, ...] = (clip(short, KAKAO_SUMMARY_LIMIT),)
-            cards = tuple(_card(turn, r) for r in ordered[:MAX_CAROUSEL])
+            cards = tuple(_card(r) for r in ordered[:MAX_CAROUSEL])
         else:
-            texts = (summary + "\n\n" + _grouped_full(turn, ordered) + "\n\n" + result.disclaimer,)
+            texts = (summary + "\n\n" + _grouped_full(ordered) + "\n\n" + result.disclaimer,)
             cards = ()
         sources = tuple(dict.fromkeys(reason.source for r in ordered for reason in _shown(r)))
         return Reply(
@@ -369,7 +377,7 @@ def _parent(turn: Turn, program_id: str) -> str | None:
 
 
 def _rank(result: ProgramResult) -> int:
-    return ("신청 가능", "확인 필요", "불가").index(result.outcome)
+    return list(OUTCOME_MARK).index(result.outcome)
 
 
 def _shown(result: ProgramResult) -> list[Reason]:
@@ -380,9 +388,9 @@ def _shown(result: ProgramResult) -> list[Reason]:
     return [r for r in result.reasons if r.status == wanted]
 
 
-def _grouped_full(turn: Turn, ordered: list[ProgramResult]) -> str:
+def _grouped_full(ordered: list[ProgramResult]) -> str:
     blocks = []
-    for outcome in ("신청 가능", "확인 필요", "불가"):
+    for outcome in OUTCOME_MARK:
         group = [r for r in ordered if r.outcome == outcome]
         if not group:
             continue
@@ -395,16 +403,16 @@ def _grouped_full(turn: Turn, ordered: list[ProgramResult]) -> str:
     return "\n\n".join(blocks)
 
 
-def _grouped_short(turn: Turn, ordered: list[ProgramResult]) -> str:
+def _grouped_short(ordered: list[ProgramResult]) -> str:
     lines = []
-    for outcome in ("신청 가능", "확인 필요", "불가"):
+    for outcome in OUTCOME_MARK:
         names = [r.short_name for r in ordered if r.outcome == outcome]
         if names:
             lines.append(f"{OUTCOME_MARK[outcome]} {outcome}: {', '.join(names)}")
     return "\n".join(lines)
 
 
-def _card(turn: Turn, result: ProgramResult) -> Card:
+def _card(result: ProgramResult) -> Card:
     label = result.short_name
     shown = _shown(result)
     if result.outcome == "신청 가능":

@@ -104,7 +104,9 @@ class TelegramBot:
         application.add_handler(CommandHandler("topics", self._on_topics))
         application.add_handler(CommandHandler("unsubscribe", self._on_unsubscribe))
         application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
-        application.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND, self._on_not_text))
+        # Only in private chats: in a group, joins and photos are not meant for the bot.
+        not_text = filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.COMMAND
+        application.add_handler(MessageHandler(not_text, self._on_not_text))
         application.add_handler(CallbackQueryHandler(self._on_callback))
         application.add_error_handler(self._on_error)
 

@@ -278,7 +278,8 @@ class DeskService:
     async def find_company_by_name(self, name: str) -> Company | None:
         """The oldest company with exactly this (display-cleaned) name."""
         async with self.db.session() as session:
-            query = select(Company).where(Company.name == clean_display(name)[:100]).order_by(Company.id).limit(1)
+            wanted = clean_display(name.replace("\x00", ""))[:100]
+            query = select(Company).where(Company.name == wanted).order_by(Company.id).limit(1)
             return await session.scalar(query)
 
     async def find_or_create_company(self, actor: Staff | str, name: str) -> Company:

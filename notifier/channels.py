@@ -26,6 +26,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from core.clock import Clock
+from core.privacy import redact_in_logs
 from core.settings import Settings
 from notifier.render import Content, plain_text, split_telegram_html, telegram_html
 
@@ -70,6 +71,10 @@ class TelegramChannel:
     max_batch = 1
 
     def __init__(self, token: str, base_url: str, pool_size: int = 32) -> None:
+        # The token is part of every Bot API URL: httpx logs each request URL at INFO and
+        # PTB's `telegram.Bot` logger prints its base URLs. A filter on the parent `telegram`
+        # logger would not see records created by its children, so name the emitter itself.
+        redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram.Bot"))
         request = HTTPXRequest(connection_pool_size=pool_size, pool_timeout=30.0)
         self.bot = Bot(token, base_url=base_url, request=request)
 

@@ -7,13 +7,17 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from core.clock import KST, SystemClock
 from core.db import Database
 from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    # Imported lazily in the commands: `gopa --help` should not load the notifier stack.
+    from notifier.service import AnnouncementService
 
 app = typer.Typer(no_args_is_help=True)
 announce_app = typer.Typer(no_args_is_help=True, help="announcements: create, publish, cancel, close, list")
@@ -93,7 +97,7 @@ def announce_create(
         raise typer.BadParameter(str(exc)) from exc
 
 
-def _announcements(settings: Settings, db: Database):
+def _announcements(settings: Settings, db: Database) -> AnnouncementService:
     from notifier.service import AnnouncementService
 
     return AnnouncementService(db, settings, SystemClock())

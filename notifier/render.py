@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import to_kst
+from core.text import utf16_length
 from notifier.models import Announcement
 
 TELEGRAM_LIMIT = 4096
@@ -105,10 +106,6 @@ _BREAKS = re.compile(r"(\n\n|\n| )")
 _MAX_RUN = 64  # code points per unbreakable text atom: keeps hard cuts near the limit
 
 
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 @dataclass(frozen=True)
 class _Atom:
     text: str
@@ -131,10 +128,10 @@ def _atoms(markup: str) -> list[_Atom]:
                         break
             elif not token.endswith("/>"):
                 stack.append((name, token))
-            atoms.append(_Atom(token, utf16_len(token), 0, tuple(stack)))
+            atoms.append(_Atom(token, utf16_length(token), 0, tuple(stack)))
             continue
         if token.startswith("&") or token in ("<", "&"):
-            atoms.append(_Atom(token, utf16_len(token), 0, tuple(stack)))
+            atoms.append(_Atom(token, utf16_length(token), 0, tuple(stack)))
             continue
         for piece in _BREAKS.split(token):
             if not piece:
@@ -142,7 +139,7 @@ def _atoms(markup: str) -> list[_Atom]:
             quality = {"\n\n": 3, "\n": 2, " ": 1}.get(piece, 0)
             runs = [piece[i : i + _MAX_RUN] for i in range(0, len(piece), _MAX_RUN)]
             for run in runs:
-                atoms.append(_Atom(run, utf16_len(run), quality, tuple(stack)))
+                atoms.append(_Atom(run, utf16_length(run), quality, tuple(stack)))
     return atoms
 
 
@@ -153,18 +150,18 @@ def _closing(stack: tuple[tuple[str, str], ...]) -> str:
 def split_telegram_html(markup: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     """Pieces of at most `limit` UTF-16 units, cut at a paragraph, else a line, else a space,
     never inside a tag, an entity or a surrogate pair; open tags are closed and reopened."""
-    if utf16_len(markup) <= limit:
+    if utf16_length(markup) <= limit:
         return [markup]
     atoms = _atoms(markup)
     pieces: list[str] = []
     start, opened = 0, ()
     while start < len(atoms):
         prefix = "".join(text for _, text in opened)
-        used = utf16_len(prefix)
+        used = utf16_length(prefix)
         best, best_quality, end = -1, -1, start
         while end < len(atoms):
             atom = atoms[end]
-            if used + atom.units + utf16_len(_closing(atom.stack)) > limit:
+            if used + atom.units + utf16_length(_closing(atom.stack)) > limit:
                 break
             used += atom.units
             if atom.quality >= best_quality:

@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
-from core.db import Database
+from core.db import Base, Database
 from core.settings import Settings
 
 
@@ -43,33 +44,41 @@ def settings(tmp_path: Path) -> Settings:
 _pg_schemas_reset: set[str] = set()
 
 
-async def _isolate_postgres(database: Database) -> None:
-    """Give each test empty tables on a PostgreSQL server that outlives the test run.
+def isolate_postgres(url: str) -> None:
+    """Give a test empty tables on a PostgreSQL server that outlives the test run.
 
     Once per process the schema is dropped (tables of older model versions go with it);
     then before every test all tables are created if missing and truncated.
     """
-    url = database.settings.effective_database_url
-    async with database.engine.begin() as conn:
-        if url not in _pg_schemas_reset:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-            _pg_schemas_reset.add(url)
-    await database.create_all()
-    async with database.engine.begin() as conn:
-        tables = (await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars()
-        names = ", ".join(f'"{name}"' for name in tables)
-        if names:
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            if url not in _pg_schemas_reset:
+                conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+                _pg_schemas_reset.add(url)
+            Base.metadata.create_all(conn)
+            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+            names = ", ".join(f'"{name}"' for name in tables)
+            if names:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _postgres_isolation(request: pytest.FixtureRequest) -> None:
+    """Every `db` test starts from empty tables on PostgreSQL, whether it asks for the `db`
+    fixture or builds its own services from `settings` (SQLite gets a new file per test anyway)."""
+    if os.environ.get("GOPA_TEST_DATABASE_URL") and request.node.get_closest_marker("db") is not None:
+        settings: Settings = request.getfixturevalue("settings")
+        isolate_postgres(settings.sync_database_url)
 
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
     database = Database(settings)
-    if database.engine.dialect.name == "postgresql":
-        await _isolate_postgres(database)
-    else:
-        await database.create_all()
+    await database.create_all()
     try:
         yield database
     finally:

@@ -19,14 +19,16 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 from pydantic import ValidationError
 
+from api.container import Services
 from api.deps import SESSION_STAFF_KEY, ServicesDep, current_staff
 from core.clock import KST
 from desk import charts
 from desk.auth import Staff
 from desk.errors import DeskError, RateLimited
 from desk.models import CATEGORIES, CHANNELS, CONSULTATION_STATUSES, INDUSTRIES, INTENT_STATUSES
-from desk.schemas import CompanyCreate, ConsultationCreate, ConsultationUpdate, IntentUpdate, safe_text
+from desk.schemas import CompanyCreate, ConsultationCreate, ConsultationUpdate, IntentCreate, IntentUpdate, safe_text
 from desk.service import ConsultationFilter, IntentFilter
+from knowledge_base import load_knowledge_base
 from notifier import audience
 from notifier.models import PERIOD_KINDS
 from notifier.render import build_content, plain_text, telegram_html
@@ -74,6 +76,12 @@ async def console_staff(request: Request, staff: Annotated[Staff | None, Depends
 
 ConsoleStaff = Annotated[Staff, Depends(console_staff)]
 Csrf = Depends(check_csrf)
+
+
+def program_choices(services: Services) -> list[tuple[str, str]]:
+    """(id, name) of the programs a company can apply to, from the loaded knowledge base."""
+    kb = load_knowledge_base(services.settings.kb_dir)
+    return [(p.id, p.name) for p in kb.applicable_programs()]
 
 
 def render(request: Request, name: str, staff: Staff | None, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -256,7 +264,14 @@ def _blank_form(services: ServicesDep) -> dict[str, Any]:
 
 @router.get("/consultations/new")
 async def new_consultation(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
-    return render(request, "consultation_new.html", staff, form=_blank_form(services), errors=[])
+    return render(
+        request,
+        "consultation_new.html",
+        staff,
+        form=_blank_form(services),
+        errors=[],
+        programs=program_choices(services),
+    )
 
 
 def _aware(local: str) -> str | None:
@@ -310,7 +325,15 @@ async def create_consultation(request: Request, services: ServicesDep, staff: Co
         except DeskError as exc:
             errors = [str(exc)]
     if errors:
-        return render(request, "consultation_new.html", staff, 422, form=values, errors=errors)
+        return render(
+            request,
+            "consultation_new.html",
+            staff,
+            422,
+            form=values,
+            errors=errors,
+            programs=program_choices(services),
+        )
     return RedirectResponse(f"/console/consultations?created={created.id}", status_code=303)
 
 
@@ -374,7 +397,27 @@ async def intents(
 ) -> HTMLResponse:
     page = await services.desk.list_intents(IntentFilter(q=q or None), limit=500)
     columns = {status: [i for i in page.items if i.status == status] for status in INTENT_STATUSES}
-    return render(request, "intents.html", staff, columns=columns, q=q, total=page.total)
+    return render(
+        request, "intents.html", staff, columns=columns, q=q, total=page.total, programs=program_choices(services)
+    )
+
+
+@router.post("/intents/new", dependencies=[Csrf])
+async def create_intent(request: Request, services: ServicesDep, staff: ConsoleStaff) -> Response:
+    form = await request.form()
+    try:
+        company = await services.desk.find_or_create_company(staff, str(form.get("company_name", "")))
+        data = IntentCreate(
+            company_id=company.id,
+            program_id=form.get("program_id") or None,
+            status=form.get("status") or "관심",
+            note=form.get("note", ""),
+        )
+        await services.desk.create_intent(staff, data)
+    except (ValidationError, DeskError) as exc:
+        message = errors_of(exc)[0] if isinstance(exc, ValidationError) else str(exc)
+        return RedirectResponse("/console/intents?" + urlencode({"error": message}), status_code=303)
+    return RedirectResponse("/console/intents", status_code=303)
 
 
 @router.post("/intents/{intent_id}", dependencies=[Csrf])

@@ -233,7 +233,7 @@ def _intent_filter(
     q: SearchText = None,
     status: IntentStatus | None = None,
     source: IntentSource | None = None,
-    program_id: Annotated[str | None, Query(max_length=64)] = None,
+    program_id: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")] = None,
     company_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     date_from: Annotated[Day | None, Query(description="KST 날짜 (포함)")] = None,
     date_to: Annotated[Day | None, Query(description="KST 날짜 (포함)")] = None,

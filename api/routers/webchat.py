@@ -88,10 +88,18 @@ def _error(status: int, message: str) -> JSONResponse:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def chat_page(request: Request) -> HTMLResponse:
+    services: Services = request.app.state.services
+    telegram = services.telegram
+    # Alerts go out by Telegram (or Kakao), not to a browser tab: point at the bot when it runs.
+    username = telegram.application.bot.username if telegram is not None and telegram.ready else None
     response = templates.TemplateResponse(
         request,
         "webchat/index.html",
-        {"source_document": PLAN_DOCUMENT, "starters": STARTERS},
+        {
+            "source_document": PLAN_DOCUMENT,
+            "starters": STARTERS,
+            "telegram_url": f"https://t.me/{username}" if username else None,
+        },
     )
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -90,9 +90,13 @@ async def test_record_a_consultation_for_a_new_company_then_see_a_handoff(settin
                     "occurred_at": "2026-11-16T10:30",
                     "channel": "현장데스크",
                     "notes": "스마트공장 자금 문의",
+                    "program_ids": ["smart_factory"],
                 },
             )
             assert saved.status_code == 303, saved.text
+            created_id = int(saved.headers["location"].rsplit("=", 1)[1])
+            assert (await services.desk.get_consultation(created_id)).program_ids == ["smart_factory"]
+            assert 'value="smart_factory"' in form.text
             listing = await client.get("/console/consultations", params={"q": "누리"})
             assert "누리정밀" in listing.text and "2026-11-16 10:30" in listing.text
             known = await client.get("/console/companies/options", params={"company_name": "누리"})
@@ -145,6 +149,22 @@ async def test_intents_board_moves_a_card(settings: Settings) -> None:
             assert moved.status_code == 303
             intent = await services.desk.get_intent(int(intent_id))
             assert intent.status == "신청예정" and intent.version == 2
+            added = await client.post(
+                "/console/intents/new",
+                data={
+                    "csrf_token": _csrf(board.text),
+                    "company_name": "새한정밀",
+                    "program_id": "smart_factory",
+                    "status": "관심",
+                },
+            )
+            assert added.status_code == 303 and "error" not in added.headers["location"]
+            assert "새한정밀" in (await client.get("/console/intents")).text
+            unknown = await client.post(
+                "/console/intents/new",
+                data={"csrf_token": _csrf(board.text), "company_name": "새한정밀", "program_id": "no_such_program"},
+            )
+            assert "error=" in unknown.headers["location"]
 
 
 async def test_announcement_compose_preview_audience_publish_and_cancel(settings: Settings) -> None:
@@ -190,3 +210,12 @@ async def test_announcement_compose_preview_audience_publish_and_cancel(settings
             assert "telegram" in counts.text and "kakao" in counts.text
             dashboard = await client.get("/console/")
             assert "월별 발행 공고" in dashboard.text
+
+
+async def test_company_search_fragment_takes_odd_input(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        async with client_for(app) as client:
+            await _login(client)
+            odd = await client.get("/console/companies/options", params={"company_name": "정밀\x00공업"})
+            assert odd.status_code == 200 and "새 기업으로 등록됩니다" in odd.text

@@ -116,3 +116,14 @@ async def test_audit_trail_is_for_admins_and_masks_contacts(settings: Settings) 
             assert [(i["action"], i["actor"]) for i in items] == [("update", "desk1"), ("create", "desk1")]
             assert items[0]["changes"] == {"employees": {"before": None, "after": 30}}
             assert "9876" not in trail.text and "010-9876-5432" not in trail.text
+
+
+async def test_nul_and_odd_text_in_filters_is_a_clean_answer(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        token = await staff_token(services)
+        async with client_for(app, token) as client:
+            assert (await client.get("/api/v1/intents", params={"program_id": "smart\x00factory"})).status_code == 422
+            assert (await client.get("/api/v1/consultations", params={"q": "정밀\x00"})).status_code == 200
+            assert (await client.get("/api/v1/companies", params={"q": "%_\\"})).json()["total"] == 0
+            odd = await client.post("/api/v1/companies", json={"name": "\x00\u200b "})
+            assert odd.status_code == 422

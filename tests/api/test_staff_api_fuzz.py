@@ -7,7 +7,6 @@ what the spec declares (status codes, content types, headers, bodies).
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -15,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 import uvicorn
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -36,6 +36,7 @@ from tests.desk.helpers import STAFF_PASSWORD
 pytestmark = pytest.mark.db
 
 EXAMPLES = 25
+SUPPRESSED = list(HealthCheck)
 
 # Not negative_data_rejection: unknown query parameters are ignored, as HTTP APIs usually do;
 # invalid values still have to get a documented 4xx through status_code_conformance.
@@ -62,25 +63,10 @@ async def _seed(settings: Settings) -> str:
         await db.dispose()
 
 
-@pytest.fixture(scope="module")
-def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    if os.environ.get("GOPA_TEST_DATABASE_URL"):
-        # The shared PostgreSQL database: start from empty tables like every db test.
-        from tests.conftest import _isolate_postgres
-
-        async def reset() -> None:
-            database = Database(live_settings)
-            await _isolate_postgres(database)
-            await database.dispose()
-
-    live_settings = Settings(
-        var_dir=tmp_path_factory.mktemp("fuzz") / "var",
-        database_url=os.environ.get("GOPA_TEST_DATABASE_URL", ""),
-        run_scheduler=False,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    if live_settings.database_url:
-        asyncio.run(reset())
+@pytest.fixture
+def live_api(settings: Settings) -> Iterator[tuple[str, str]]:
+    """The app on uvicorn in a thread of its own (the generated requests are blocking calls)."""
+    live_settings = settings
     token = asyncio.run(_seed(live_settings))
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -108,7 +94,7 @@ def test_staff_api_keeps_to_its_spec(live_api: tuple[str, str], mode: Generation
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @hypothesis_settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=SUPPRESSED, database=None)
         def check(case: schemathesis.Case) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS)
 

@@ -317,3 +317,21 @@ async def test_a_button_shown_by_one_process_works_on_another(settings: Settings
     for services, _ in replicas:
         await services.close()
     assert [m.text for m in second.dialogue.seen] == [LONG_QUICK_REPLY]  # type: ignore[union-attr]
+
+
+@pytest.mark.db
+async def test_a_member_joining_a_group_gets_no_answer(running: Running, bot_api: FakeTelegram) -> None:
+    update = text_update(1, "x", chat_id=-100123)
+    message = update["message"]
+    del message["text"]
+    message["chat"]["type"] = "supergroup"
+    message["new_chat_members"] = [{"id": 9, "is_bot": False, "first_name": "새 회원"}]
+    response = await running.client.post("/telegram/webhook", json=update, headers=headers())
+    assert response.status_code == 200
+    assert bot_api.messages == []
+
+
+@pytest.mark.db
+async def test_the_web_chat_page_points_to_the_running_bot_for_alerts(running: Running) -> None:
+    page = (await running.client.get("/")).text
+    assert 'href="https://t.me/gopa_test_bot"' in page

@@ -62,7 +62,7 @@ async def test_page_is_an_accessible_korean_chat_with_no_outside_resources(clien
     assert 'name="viewport"' in page
     assert PLAN_DOCUMENT in page
     assert "<script>" not in page  # no inline script: the CSP forbids it
-    assert "http://" not in page and "https://" not in page  # no CDN
+    assert "http://" not in page and "https://" not in page  # no CDN (and no Telegram link: no bot runs)
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     for asset in ("/webchat/assets/chat.js", "/webchat/assets/chat.css"):

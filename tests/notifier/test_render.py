@@ -6,7 +6,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.render import TELEGRAM_LIMIT, split_telegram_html, utf16_len
+from core.text import utf16_length
+from notifier.render import TELEGRAM_LIMIT, split_telegram_html
 
 _TAG = re.compile(r"<(/?)(\w+)[^>]*>")
 
@@ -51,7 +52,7 @@ def _markup(draw: st.DrawFn) -> str:
 def test_pieces_fit_keep_tags_balanced_and_lose_no_text(markup: str, limit: int) -> None:
     pieces = split_telegram_html(markup, limit)
     for piece in pieces:
-        assert utf16_len(piece) <= limit
+        assert utf16_length(piece) <= limit
         assert _balanced(piece)
         assert not re.search(r"&[#\w]*$", re.sub(r"<[^>]*>", "", piece))  # no entity cut in half
         assert "\ufffd" not in piece.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
@@ -70,7 +71,7 @@ def test_cuts_prefer_paragraphs_then_lines() -> None:
 def test_counts_utf16_units_not_characters() -> None:
     emoji = "😀" * 3000  # 3000 characters, 6000 UTF-16 units
     pieces = split_telegram_html(emoji)
-    assert len(pieces) == 2 and all(utf16_len(p) <= TELEGRAM_LIMIT for p in pieces)
+    assert len(pieces) == 2 and all(utf16_length(p) <= TELEGRAM_LIMIT for p in pieces)
     assert "".join(pieces) == emoji
 
 
