@@ -59,9 +59,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         same_site="lax",
         https_only=settings.public_base_url.startswith("https://"),
     )
+    # Added last, so it runs first: the Kakao skill skips the rest of the stack (see its docstring).
+    app.add_middleware(kakao.KakaoSkillFastPath)
     app.add_exception_handler(DeskError, staff_api.desk_error_handler)
     app.include_router(health.router)
-    app.include_router(kakao.router)
     app.include_router(telegram.router)
     app.include_router(webchat.router)
     app.include_router(eligibility.router, prefix="/api/v1")

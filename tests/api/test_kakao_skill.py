@@ -201,3 +201,11 @@ async def test_secret_header_is_required_when_configured(settings, keyword_nlu, 
     assert wrong.status_code == 403
     assert missing.headers["content-type"] == "application/json; charset=utf-8"
     assert right.status_code == 200
+
+
+async def test_other_methods_get_405_and_other_paths_pass_through(client) -> None:
+    response = await client.get("/kakao/skill")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json()["error"]
+    assert (await client.get("/healthz")).status_code == 200

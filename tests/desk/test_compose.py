@@ -14,7 +14,12 @@ def test_compose_environment_and_commands_exist() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
     assert {"app", "db", "worker", "rasa", "migrate"} <= set(services)
-    assert services["rasa"]["image"] == "rasa/rasa:3.6.21"
+    rasa = services["rasa"]
+    if "build" in rasa:
+        dockerfile = (ROOT / rasa["build"]["context"] / rasa["build"]["dockerfile"]).read_text(encoding="utf-8")
+        assert "FROM rasa/rasa:3.6.21" in dockerfile
+    else:
+        assert rasa["image"] == "rasa/rasa:3.6.21"
     fields = set(Settings.model_fields)
     for name in ("app", "worker", "migrate"):
         env = services[name]["environment"]
