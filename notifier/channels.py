@@ -23,12 +23,12 @@ import httpx
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 from core.clock import Clock
 from core.privacy import redact_in_logs
 from core.settings import Settings
 from notifier.render import Content, plain_text, split_telegram_html, telegram_html
+from notifier.telegram_request import AiohttpRequest
 
 Outcome = Literal["sent", "transient", "permanent_message", "permanent_recipient", "rate_limited"]
 
@@ -71,11 +71,11 @@ class TelegramChannel:
     max_batch = 1
 
     def __init__(self, token: str, base_url: str, pool_size: int = 32) -> None:
-        # The token is part of every Bot API URL: httpx logs each request URL at INFO and
-        # PTB's `telegram.Bot` logger prints its base URLs. A filter on the parent `telegram`
-        # logger would not see records created by its children, so name the emitter itself.
-        redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram.Bot"))
-        request = HTTPXRequest(connection_pool_size=pool_size, pool_timeout=30.0)
+        # The token is part of every Bot API URL: PTB's `telegram.Bot` logger prints its base
+        # URLs and HTTP clients log request URLs (httpx at INFO). A filter on the parent
+        # `telegram` logger would not see records created by its children: name each emitter.
+        redact_in_logs(token, "<telegram-bot-token>", ("telegram.Bot", "httpx", "aiohttp.client"))
+        request = AiohttpRequest(connection_pool_size=pool_size)
         self.bot = Bot(token, base_url=base_url, request=request)
 
     async def start(self) -> None:

@@ -16,12 +16,21 @@ from starlette.routing import Route
 from core.clock import FixedClock
 from core.db import Database
 from core.settings import Settings
-from notifier.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, KakaoEventChannel, WebhookChannel, sign_webhook
+from notifier.channels import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    KakaoEventChannel,
+    TelegramChannel,
+    WebhookChannel,
+    sign_webhook,
+)
 from notifier.models import Delivery
+from notifier.render import Content
 from notifier.service import AnnouncementInput, AnnouncementService
 from notifier.subscriptions import SubscriptionService
 from notifier.worker import DeliveryWorker, Pacer
 from tests.fakes.kakao_event_api import FakeKakaoEventApi
+from tests.fakes.telegram_server import FakeTelegram
 
 
 async def test_pacer_keeps_overall_and_per_chat_rates() -> None:
@@ -102,4 +111,31 @@ async def test_webhook_is_signed_over_timestamp_and_body(
     payload = json.loads(body)
     assert payload["title"] == "물류 공고 “따옴표”" and payload["unsubscribe_url"].endswith(
         (await subscriptions.get("webhook", "https://partner.example/hook")).unsubscribe_token  # type: ignore[union-attr]
+    )
+
+
+async def test_telegram_network_failure_is_transient(telegram: FakeTelegram) -> None:
+    channel = TelegramChannel(telegram.token, telegram.base_url, pool_size=2)
+    await channel.start()
+    content = _content()
+    try:
+        assert (await channel.send(["77"], content)).outcome == "sent"
+        telegram.__exit__()  # the server goes away: connection refused from now on
+        result = await channel.send(["77"], content)
+    finally:
+        await channel.close()
+    assert result.outcome == "transient"
+    assert result.detail.startswith("텔레그램:")
+    assert telegram.count("77") == 1
+
+
+def _content() -> Content:
+    return Content(
+        subject="[새 공고] 물류 공고",
+        headline="[새 공고]",
+        title="물류 공고",
+        lines=("접수 기간: 상시 접수",),
+        url=None,
+        unsubscribe_url="https://alimi.example.kr/unsubscribe/t1",
+        message_key="ann:1",
     )
