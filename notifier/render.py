@@ -103,7 +103,6 @@ def telegram_html(content: Content) -> str:
 _TOKEN = re.compile(r"<[^>]*>|&#?\w+;|[^<&]+|[<&]")
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
 _BREAKS = re.compile(r"(\n\n|\n| )")
-_MAX_RUN = 64  # code points per unbreakable text atom: keeps hard cuts near the limit
 
 
 @dataclass(frozen=True)
@@ -137,9 +136,11 @@ def _atoms(markup: str) -> list[_Atom]:
             if not piece:
                 continue
             quality = {"\n\n": 3, "\n": 2, " ": 1}.get(piece, 0)
-            runs = [piece[i : i + _MAX_RUN] for i in range(0, len(piece), _MAX_RUN)]
-            for run in runs:
-                atoms.append(_Atom(run, utf16_length(run), quality, tuple(stack)))
+            # Words are atoms of one code point each, so a hard cut (no break fits) can fall
+            # wherever the room ends, however little a long tag leaves; never inside a
+            # surrogate pair, as a code point is whole. Only over-long messages get here.
+            runs = [piece] if quality else list(piece)
+            atoms.extend(_Atom(run, utf16_length(run), quality, tuple(stack)) for run in runs)
     return atoms
 
 

@@ -78,3 +78,11 @@ def test_counts_utf16_units_not_characters() -> None:
 def test_an_open_tag_is_closed_and_reopened() -> None:
     pieces = split_telegram_html("<b>" + "다 " * 100 + "</b>", 80)
     assert all(p.startswith("<b>") and p.endswith("</b>") for p in pieces)
+
+
+def test_an_unbroken_run_is_cut_when_a_long_tag_leaves_little_room() -> None:
+    # Found by the property test: 43 units of <a href> + 4 of </a> left 13 for a 15-unit run.
+    markup = '<a href="https://example.kr/?a=1&amp;b=2">가가가가가가가가가가가😀😀</a>'
+    pieces = split_telegram_html(markup, 60)
+    assert all(utf16_length(p) <= 60 and _balanced(p) for p in pieces)
+    assert "".join(_visible_text(p) for p in pieces) == _visible_text(markup)
