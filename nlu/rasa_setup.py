@@ -236,7 +236,9 @@ class RasaEnv:
                         "--fixed-model-name",
                         model.name.removesuffix(".tar.gz"),
                     ],
-                    env=self.process_env(),
+                    # Rasa caches trained components in work/.rasa/cache; a forced training is
+                    # meant to be timed from scratch.
+                    env=self.process_env() | ({"RASA_MAX_CACHE_SIZE": "0"} if force else {}),
                     cwd=self.work,
                     log_file=self.work / "train.log",
                 )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.clock import Clock
 from core.db import Database
@@ -323,25 +324,28 @@ class DeliveryWorker:
         return Outcome(item.id, values)
 
     async def _write_outcomes(self, queue: asyncio.Queue[Outcome | None]) -> None:
-        """Commit finished outcomes in small groups as they arrive."""
+        """Commit finished outcomes as they arrive: whatever queued up during the previous
+        commit goes into the next one. One connection serves the whole round, so a group costs
+        its UPDATEs and a COMMIT, not a pool checkout and reset each time."""
         finished = False
-        while not finished:
-            first = await queue.get()
-            group: list[Outcome] = []
-            if first is None:
-                finished = True
-            else:
-                group.append(first)
-            while not queue.empty():
-                extra = queue.get_nowait()
-                if extra is None:
+        async with self.db.engine.connect() as conn:
+            while not finished:
+                first = await queue.get()
+                group: list[Outcome] = []
+                if first is None:
                     finished = True
                 else:
-                    group.append(extra)
-            if group:
-                await self._write(group)
+                    group.append(first)
+                while not queue.empty():
+                    extra = queue.get_nowait()
+                    if extra is None:
+                        finished = True
+                    else:
+                        group.append(extra)
+                if group:
+                    await self._write(conn, group)
 
-    async def _write(self, group: list[Outcome]) -> None:
+    async def _write(self, conn: AsyncConnection, group: list[Outcome]) -> None:
         """One executemany per shape of outcome; a row retaken by another worker is left alone."""
         now = self.clock.now()
         table = Delivery.__table__
@@ -350,20 +354,19 @@ class DeliveryWorker:
             shapes.setdefault(tuple(sorted(outcome.values)), []).append(
                 {"b_id": outcome.id, **{f"v_{k}": v for k, v in outcome.values.items()}}
             )
-        async with self.db.session() as session:
+        async with conn.begin():
             for columns, params in shapes.items():
                 statement = (
                     update(table)
                     .where(table.c.id == bindparam("b_id"), table.c.claimed_by == self.worker_id)
                     .values({column: bindparam(f"v_{column}", type_=table.c[column].type) for column in columns})
                 )
-                await session.execute(statement, params)
+                await conn.execute(statement, params)
             for outcome in group:
                 if outcome.deactivate is not None:
                     sub_id, reason = outcome.deactivate
-                    await session.execute(
-                        update(Subscriber)
+                    await conn.execute(
+                        update(Subscriber.__table__)
                         .where(Subscriber.id == sub_id, Subscriber.active.is_(True))
                         .values(active=False, deactivated_at=now, deactivation_reason=reason[:300], updated_at=now)
                     )
-            await session.commit()
