@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.context import ContextStore, DbContextStore, MemoryContextStore
+from bot.context import ContextStore, DbContextStore, HybridContextStore, MemoryContextStore
 from bot.dialogue import Dialogue
 from bot.ports import DialoguePort
 from bot.telegram_keys import DbCallbackStore
@@ -87,11 +87,14 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
     subscription_port = NotifierSubscriptionPort(subscriptions)
     handoff_port = DeskHandoffPort(desk)
     context: ContextStore
-    if settings.dialogue_context_store == "db":
-        context = DbContextStore(db, clock, settings.dialogue_context_ttl_s)
-        await context.purge_expired()  # states of users gone quiet since the last run
-    else:
+    if settings.dialogue_context_store == "memory":
         context = MemoryContextStore(clock, settings.dialogue_context_ttl_s)
+    else:
+        stored = (DbContextStore if settings.dialogue_context_store == "db" else HybridContextStore)(
+            db, clock, settings.dialogue_context_ttl_s
+        )
+        await stored.purge_expired()  # states of users gone quiet since the last run
+        context = stored
     dialogue = Dialogue(
         kb,
         nlu or build_backend(settings),

@@ -9,9 +9,14 @@ features plug in (eligibility questions, the hand-off form):
 - `state.slots`: a JSON-able dict the active flow owns (answers collected so far). Use
   `state.start_flow(name)` to begin (clears the slots) and `state.end_flow()` to finish.
 
-Two stores implement `ContextStore`: `MemoryContextStore` (an LRU dict with TTL: the default,
-one process, no I/O on the hot path) and `DbContextStore` (the `dialogue_states` table, for
-several API processes sharing state). Both forget a state `ttl_s` seconds after its last save.
+Three stores implement `ContextStore` (setting DIALOGUE_CONTEXT_STORE):
+- `HybridContextStore` ("hybrid", the default): an LRU in front of the `dialogue_states` table.
+  Only states in a flow (eligibility facts, hand-off form) are written through to the table, so
+  they survive a restart and are seen by every process; plain Q&A context (the program in
+  context) stays in memory, and the Kakao hot path does no database write.
+- `MemoryContextStore` ("memory"): the LRU alone (one process, nothing survives a restart).
+- `DbContextStore` ("db"): every state in the table.
+All forget a state `ttl_s` seconds after its last save.
 """
 
 from __future__ import annotations
@@ -160,3 +165,62 @@ class DbContextStore:
             )
             await session.commit()
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class HybridContextStore:
+    """Write-through for flow states, memory-only for plain context.
+
+    A state goes to the table when it carries a flow or flow slots, and its row is deleted when it
+    stops carrying one. A memory miss reads the table, so a restart or another process continues
+    a flow. A state known to be in the table is always re-read from it on load, so a flow moved on
+    by another process is not answered from a stale copy. Limit: a plain-context entry cached here
+    does not see a flow another process started for the same user since; such a deployment routes
+    a user to one process or uses the "db" store.
+    """
+
+    def __init__(self, db: Database, clock: Clock, ttl_s: float, max_users: int = 50_000) -> None:
+        self._table = DbContextStore(db, clock, ttl_s)
+        self._clock = clock
+        self._ttl = timedelta(seconds=ttl_s)
+        self._max = max_users
+        # (last save, serialised state, whether the table holds it)
+        self._states: OrderedDict[tuple[str, str], tuple[datetime, bytes, bool]] = OrderedDict()
+
+    async def load(self, channel: str, user_key: str) -> UserState:
+        key = (channel, user_key)
+        entry = self._states.get(key)
+        if entry is not None and self._clock.now() - entry[0] <= self._ttl and not entry[2]:
+            self._states.move_to_end(key)
+            return UserState.from_json(entry[1])
+        state = await self._table.load(channel, user_key)
+        # Remember whether the table has this state, so `save` knows when a row must be deleted.
+        self._remember(key, state.to_json(), _in_flow(state))
+        return state
+
+    async def save(self, channel: str, user_key: str, state: UserState) -> None:
+        key = (channel, user_key)
+        entry = self._states.get(key)
+        was_stored = entry[2] if entry is not None else True  # unknown (evicted): assume a row
+        in_flow = _in_flow(state)
+        if in_flow:
+            await self._table.save(channel, user_key, state)
+        elif was_stored:
+            await self._table.clear(channel, user_key)
+        self._remember(key, state.to_json(), in_flow)
+
+    async def clear(self, channel: str, user_key: str) -> None:
+        self._states.pop((channel, user_key), None)
+        await self._table.clear(channel, user_key)
+
+    async def purge_expired(self) -> int:
+        return await self._table.purge_expired()
+
+    def _remember(self, key: tuple[str, str], raw: bytes, stored: bool) -> None:
+        self._states[key] = (self._clock.now(), raw, stored)
+        self._states.move_to_end(key)
+        while len(self._states) > self._max:
+            self._states.popitem(last=False)
+
+
+def _in_flow(state: UserState) -> bool:
+    return bool(state.flow or state.slots)

@@ -36,8 +36,10 @@ class Settings(BaseSettings):
 
     # --- dialogue ------------------------------------------------------------------
     dialogue_context_ttl_s: int = 1800
-    # "memory": per-process LRU (one API process); "db": the dialogue_states table (several processes).
-    dialogue_context_store: Literal["memory", "db"] = "memory"
+    # "hybrid": an in-memory LRU that writes flow states (eligibility, hand-off form) through to the
+    # dialogue_states table, so they survive restarts and are shared by processes; plain Q&A context
+    # stays in memory. "memory": the LRU alone (tests, benchmarks). "db": every state in the table.
+    dialogue_context_store: Literal["hybrid", "memory", "db"] = "hybrid"
 
     # --- HTTP service ----------------------------------------------------------------
     host: str = "127.0.0.1"
