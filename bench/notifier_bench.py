@@ -210,7 +210,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--paced", type=int, default=150, help="subscribers of the paced run (0: skip)")
-    parser.add_argument("--concurrency", type=int, default=4, help="sends in flight per worker process")
+    parser.add_argument("--concurrency", type=int, default=16, help="sends in flight per worker process")
     parser.add_argument("--workers", type=int, default=1, help="worker processes sharing the outbox")
     parser.add_argument("--worker-of", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
