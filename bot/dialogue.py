@@ -96,22 +96,21 @@ class Dialogue:
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "handoff": self._handoff,
-            "eligibility": self._eligibility,
             "apply_intent": self._apply_intent,
             "greeting": self._greeting,
             "help": self._greeting,
             "thanks": self._thanks,
             "out_of_scope": self._not_sure,
         }
-        missing = set(INTENTS) - set(self._handlers)
-        if missing:
-            raise ValueError(f"no dialogue handler for intents: {sorted(missing)}")
         if self.flows.for_intent("eligibility") is None:
             self.flows.register(EligibilityFlow())
         if handoff is not None and self.flows.get(HANDOFF_FLOW) is None:
             self.flows.register(HandoffFlow())
         if subscriptions is not None and self.flows.get(SUBSCRIBE_EMAIL_FLOW) is None:
             self.flows.register(SubscribeEmailFlow())
+        missing = {i for i in INTENTS if i not in self._handlers and self.flows.for_intent(i) is None}
+        if missing:
+            raise ValueError(f"no dialogue handler or flow for intents: {sorted(missing)}")
         self._parsed: dict[str, NluResult] = {}
         # The KB never changes while the process runs: texts are built once per (intent, program).
         self._text = lru_cache(maxsize=4096)(self._build_text)
@@ -174,7 +173,7 @@ class Dialogue:
     async def _parse(self, text: str, extra: dict[str, str]) -> NluResult:
         """Quick replies carry their intent and program in `extra`: trust them when valid."""
         intent = extra.get("intent")
-        if intent in self._handlers:
+        if intent in INTENTS:
             program = extra.get("program")
             entities = ()
             if program in self.kb.programs:
@@ -186,6 +185,10 @@ class Dialogue:
         cached = self._parsed.get(text)
         if cached is None:
             cached = await self.nlu.parse(text)
+            # A result from a fallback (Rasa down: the embedded model answered) is not kept, so the
+            # text goes to the configured backend again once it is back.
+            if cached.backend != getattr(self.nlu, "name", cached.backend):
+                return cached
             if len(self._parsed) >= PARSE_CACHE_SIZE:
                 self._parsed.pop(next(iter(self._parsed)))
             self._parsed[text] = cached
@@ -512,22 +515,6 @@ class Dialogue:
             texts=(intro, "상담을 신청하시려면 회사 이름을 알려 주세요. (그만두려면 '취소')"),
             quick_replies=(QuickReply("취소", "취소", {"action": "restart"}),),
             handoff=True,
-        )
-
-    async def _eligibility(self, turn: Turn) -> Reply:
-        if turn.program_id is None:
-            return self.ask_which_program("program_target")
-        target = self._text("program_target", turn.program_id)
-        body, source_line = target.rsplit("\n", 1)
-        text = answers.join_lines(
-            body, "우리 회사가 해당되는지는 담당 부서나 현장데스크 상담에서 확인해 드려요.", source_line
-        )
-        program = self.kb.programs[turn.program_id]
-        return Reply(
-            texts=(text,),
-            quick_replies=self.program_quick_replies(program),
-            handoff=True,
-            sources=(_source_of(target),),
         )
 
     async def _apply_intent(self, turn: Turn) -> Reply:
