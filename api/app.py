@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from api.body import BodyLimit, BodyTooLarge, body_too_large_handler
 from api.container import Services, build_services
 from api.routers import (
     console,
@@ -59,8 +60,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         same_site="lax",
         https_only=settings.public_base_url.startswith("https://"),
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     # Added last, so it runs first: the Kakao skill skips the rest of the stack (see its docstring).
     app.add_middleware(kakao.KakaoSkillFastPath)
+    app.add_exception_handler(BodyTooLarge, body_too_large_handler)
     app.add_exception_handler(DeskError, staff_api.desk_error_handler)
     app.include_router(health.router)
     app.include_router(telegram.router)
