@@ -45,6 +45,7 @@ class Services:
     # The dialogue every channel calls (None only in tests that build Services by hand).
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
+    nlu: NluBackend | None = None  # the dialogue's NLU, closed with the services (Rasa's HTTP client)
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
@@ -68,6 +69,9 @@ class Services:
             self.telegram = None
 
     async def close(self) -> None:
+        aclose = getattr(self.nlu, "aclose", None)
+        if aclose is not None:
+            await aclose()
         await self.db.dispose()
 
 
@@ -95,9 +99,10 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         )
         await stored.purge_expired()  # states of users gone quiet since the last run
         context = stored
+    nlu = nlu or build_backend(settings)
     dialogue = Dialogue(
         kb,
-        nlu or build_backend(settings),
+        nlu,
         context,
         subscriptions=subscription_port,
         handoff=handoff_port,
@@ -114,6 +119,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         notifier=NotifierService(db, settings, clock, intents=intent_recipients(db, desk)),
         handoff_port=handoff_port,
         dialogue=dialogue,
+        nlu=nlu,
     )
 
 

@@ -81,8 +81,9 @@ def budget(kb: KnowledgeBase, program: Program) -> str:
     if plan and plan.amount is not None and plan.note and not program.discrepancies:
         lines.append(f"· 비고: {plan.note}")
     if plan and plan.total is not None:
-        lines.append(f"· 총사업비: {money.with_spoken(plan.total)}")
-    if plan and plan.parts:
+        breakdown = f": {money.parts_text(plan)}" if plan.parts else ""
+        lines.append(f"· 총사업비 {money.with_spoken(plan.total)}{breakdown}")
+    elif plan and plan.parts:
         lines.append(f"· 내역: {money.parts_text(plan)}")
     for child in kb.children(program.id):
         child_figures = ", ".join(t for t in (budget_text(child.budget), size_text(child)) if t)
@@ -90,10 +91,13 @@ def budget(kb: KnowledgeBase, program: Program) -> str:
             lines.append(f"· {child.short_name or child.name}: {child_figures}")
     sources = [program.source]
     for discrepancy in program.discrepancies:
+        sources.extend(alt.source for alt in discrepancy.alternatives)
+        # The figures are already above: the KB's note says in one line how they fit together.
+        if discrepancy.note:
+            lines.append(f"※ {discrepancy.note}")
+            continue
         lines.append(f"※ {discrepancy.topic}: 계획서에 두 가지로 적혀 있어요.")
-        for alt in discrepancy.alternatives:
-            lines.append(f"· {alt.value}: {alt.meaning}")
-            sources.append(alt.source)
+        lines.extend(f"· {alt.value}: {alt.meaning}" for alt in discrepancy.alternatives)
     lines.append(cite(*sources))
     return join_lines(*lines)
 

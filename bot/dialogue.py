@@ -17,7 +17,7 @@ from bot import answers
 from bot.context import ContextStore, UserState
 from bot.eligibility_flow import EligibilityFlow
 from bot.flows import FlowRegistry, Turn
-from bot.ports import HandoffPort, HandoffRequest, SubscriptionPort
+from bot.ports import EMAIL_CHANNELS, HandoffPort, HandoffRequest, SubscriptionPort
 from bot.reply import Button, Card, Message, QuickReply, Reply
 from core.clock import Clock, SystemClock
 from core.settings import Settings
@@ -50,10 +50,12 @@ MAIN_PROGRAMS = (
     "smart_factory",
 )
 HANDOFF_FLOW = "handoff"
-SUBSCRIBE_FLOW = "subscribe_topics"
+SUBSCRIBE_EMAIL_FLOW = "subscribe_email"
 ALL_TOPICS = "전체"
 
 _PHONE = re.compile(r"0\d{1,2}-\d{3,4}-\d{4}")
+_EMAIL = re.compile(r"[^@\s<>()\[\],;:'\"]+@[^@\s<>()\[\],;:'\"]+\.[A-Za-z]{2,}")
+CONSENT_WORDS = frozenset({"동의", "동의합니다", "동의해요", "네", "예"})
 
 Handler = Callable[[Turn], Awaitable[Reply]]
 
@@ -94,20 +96,21 @@ class Dialogue:
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "handoff": self._handoff,
-            "eligibility": self._eligibility,
             "apply_intent": self._apply_intent,
             "greeting": self._greeting,
             "help": self._greeting,
             "thanks": self._thanks,
             "out_of_scope": self._not_sure,
         }
-        missing = set(INTENTS) - set(self._handlers)
-        if missing:
-            raise ValueError(f"no dialogue handler for intents: {sorted(missing)}")
         if self.flows.for_intent("eligibility") is None:
             self.flows.register(EligibilityFlow())
         if handoff is not None and self.flows.get(HANDOFF_FLOW) is None:
             self.flows.register(HandoffFlow())
+        if subscriptions is not None and self.flows.get(SUBSCRIBE_EMAIL_FLOW) is None:
+            self.flows.register(SubscribeEmailFlow())
+        missing = {i for i in INTENTS if i not in self._handlers and self.flows.for_intent(i) is None}
+        if missing:
+            raise ValueError(f"no dialogue handler or flow for intents: {sorted(missing)}")
         self._parsed: dict[str, NluResult] = {}
         # The KB never changes while the process runs: texts are built once per (intent, program).
         self._text = lru_cache(maxsize=4096)(self._build_text)
@@ -170,7 +173,7 @@ class Dialogue:
     async def _parse(self, text: str, extra: dict[str, str]) -> NluResult:
         """Quick replies carry their intent and program in `extra`: trust them when valid."""
         intent = extra.get("intent")
-        if intent in self._handlers:
+        if intent in INTENTS:
             program = extra.get("program")
             entities = ()
             if program in self.kb.programs:
@@ -182,6 +185,10 @@ class Dialogue:
         cached = self._parsed.get(text)
         if cached is None:
             cached = await self.nlu.parse(text)
+            # A result from a fallback (Rasa down: the embedded model answered) is not kept, so the
+            # text goes to the configured backend again once it is back.
+            if cached.backend != getattr(self.nlu, "name", cached.backend):
+                return cached
             if len(self._parsed) >= PARSE_CACHE_SIZE:
                 self._parsed.pop(next(iter(self._parsed)))
             self._parsed[text] = cached
@@ -427,6 +434,14 @@ class Dialogue:
             )
             return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
         topic = (turn.message.extra or {}).get("topic") or _topic_named(turn.nlu)
+        by_email = turn.message.channel in EMAIL_CHANNELS
+        if topic and by_email:
+            turn.state.start_flow(SUBSCRIBE_EMAIL_FLOW, topics=[topic])
+            return Reply(
+                texts=(f"{topic} 공고 알림을 이메일로 보내 드릴게요. 받으실 이메일 주소를 알려 주세요.",),
+                quick_replies=(QuickReply("취소", "취소", {"action": "restart"}),),
+                intent="subscribe",
+            )
         if topic:
             topics = [topic]
             result = await self.subscriptions.subscribe(turn.message, topics, consent=True)
@@ -445,7 +460,11 @@ class Dialogue:
             texts=(
                 answers.join_lines(
                     "어떤 분야의 지원사업 공고 알림을 받으시겠어요? "
-                    "고르시면 알림 수신에 동의하신 것으로 보고 신청해 드려요.",
+                    + (
+                        "고르시면 받으실 이메일 주소와 수신 동의를 여쭤볼게요."
+                        if by_email
+                        else "고르시면 알림 수신에 동의하신 것으로 보고 신청해 드려요."
+                    ),
                     how,
                 ),
             ),
@@ -456,6 +475,17 @@ class Dialogue:
     async def _unsubscribe(self, turn: Turn) -> Reply:
         if self.subscriptions is None:
             return self.not_sure("이 채널에서는 알림 해지를 바로 처리할 수 없어요.")
+        if turn.message.channel in EMAIL_CHANNELS:
+            # Ending a subscription by typing an address would let anyone end anyone's: the link
+            # in each e-mail carries the subscriber's own token.
+            return Reply(
+                texts=(
+                    "이메일 알림은 받으신 알림 메일 아래의 '수신 거부' 링크를 누르시면 바로 해지돼요. "
+                    "카카오톡이나 텔레그램 알림은 그 채널에서 '알림 해지'라고 보내 주세요.",
+                ),
+                quick_replies=self.person_quick_replies()[:2],
+                intent="unsubscribe",
+            )
         result = await self.subscriptions.unsubscribe(turn.message)
         text = result.message or (
             "알림을 해지했어요. 다시 받으시려면 '알림 신청'이라고 보내 주세요."
@@ -485,22 +515,6 @@ class Dialogue:
             texts=(intro, "상담을 신청하시려면 회사 이름을 알려 주세요. (그만두려면 '취소')"),
             quick_replies=(QuickReply("취소", "취소", {"action": "restart"}),),
             handoff=True,
-        )
-
-    async def _eligibility(self, turn: Turn) -> Reply:
-        if turn.program_id is None:
-            return self.ask_which_program("program_target")
-        target = self._text("program_target", turn.program_id)
-        body, source_line = target.rsplit("\n", 1)
-        text = answers.join_lines(
-            body, "우리 회사가 해당되는지는 담당 부서나 현장데스크 상담에서 확인해 드려요.", source_line
-        )
-        program = self.kb.programs[turn.program_id]
-        return Reply(
-            texts=(text,),
-            quick_replies=self.program_quick_replies(program),
-            handoff=True,
-            sources=(_source_of(target),),
         )
 
     async def _apply_intent(self, turn: Turn) -> Reply:
@@ -565,7 +579,7 @@ class HandoffFlow:
                 ),
                 quick_replies=(QuickReply("동의", "동의"), *cancel),
             )
-        if compact(answer) not in ("동의", "동의합니다", "네", "예"):
+        if compact(answer) not in CONSENT_WORDS:
             turn.state.end_flow()
             return Reply(
                 texts=("동의하지 않으셔서 상담 신청을 접수하지 않았어요.",),
@@ -598,6 +612,53 @@ class HandoffFlow:
             quick_replies=dialogue.person_quick_replies()[:2],
             handoff=True,
         )
+
+
+class SubscribeEmailFlow:
+    """Web chat and CLI alerts: topic (chosen before) -> e-mail address -> consent ('동의') -> subscribe."""
+
+    name = SUBSCRIBE_EMAIL_FLOW
+    triggers: tuple[str, ...] = ()  # started by the subscribe handler once a topic is chosen
+
+    async def start(self, turn: Turn) -> Reply:
+        return await turn.dialogue._subscribe(turn)
+
+    async def step(self, turn: Turn) -> Reply | None:
+        dialogue = turn.dialogue
+        slots = turn.state.slots
+        text = turn.message.text.strip()
+        cancel = (QuickReply("취소", "취소", {"action": "restart"}),)
+        if "email" not in slots:
+            found = _EMAIL.search(text)
+            if found is None:
+                if "@" not in text:
+                    return None  # another question: the flow ends and it is answered as usual
+                return Reply(
+                    texts=("이메일 주소 형식이 아니에요. 예: name@company.co.kr 처럼 적어 주세요.",),
+                    quick_replies=cancel,
+                )
+            slots["email"] = found.group(0)
+            return Reply(
+                texts=(
+                    f"{slots['email']}(으)로 {', '.join(slots['topics'])} 공고 알림을 보내 드리려면, "
+                    "진흥원이 이 이메일 주소와 관심 분야를 알림 발송에 쓰도록 보관하는 데 동의가 필요해요. "
+                    "알림 메일마다 있는 '수신 거부' 링크로 언제든 해지할 수 있어요. 동의하시면 '동의'를 눌러 주세요.",
+                ),
+                quick_replies=(QuickReply("동의", "동의"), *cancel),
+            )
+        turn.state.end_flow()
+        if compact(text) not in CONSENT_WORDS:
+            return Reply(
+                texts=("동의하지 않으셔서 알림을 신청하지 않았어요.",), quick_replies=dialogue.person_quick_replies()
+            )
+        port = dialogue.subscriptions
+        if port is None:
+            return None
+        result = await port.subscribe(turn.message, list(slots["topics"]), consent=True, address=slots["email"])
+        text = result.message or (
+            "알림을 신청했어요." if result.ok else "알림 신청을 처리하지 못했어요. 잠시 후 다시 시도해 주세요."
+        )
+        return Reply(texts=(text,), quick_replies=dialogue.person_quick_replies()[:2], intent="subscribe")
 
 
 def _with_meta(reply: Reply, intent: str, confidence: float) -> Reply:

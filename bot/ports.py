@@ -10,6 +10,9 @@ from typing import Protocol
 
 from bot.reply import Message, Reply
 
+# Channels with no address of their own to push alerts to: their users subscribe an e-mail address.
+EMAIL_CHANNELS = frozenset({"web", "cli"})
+
 
 @dataclass(frozen=True)
 class SubscriptionResult:
@@ -19,7 +22,11 @@ class SubscriptionResult:
 
 
 class SubscriptionPort(Protocol):
-    async def subscribe(self, message: Message, topics: list[str], *, consent: bool) -> SubscriptionResult: ...
+    async def subscribe(
+        self, message: Message, topics: list[str], *, consent: bool, address: str | None = None
+    ) -> SubscriptionResult:
+        """`address`: the e-mail a web chat or CLI user gave (those channels have none of their own)."""
+        ...
 
     async def unsubscribe(self, message: Message) -> SubscriptionResult: ...
 

@@ -155,3 +155,56 @@ async def test_without_a_dialogue_the_endpoint_says_so(settings: Settings) -> No
     await services.close()
     assert response.status_code == 503
     assert response.json()["error"]
+
+
+async def subscribers(services: Services) -> list:
+    from sqlalchemy import select
+
+    from notifier.models import Subscriber
+
+    async with services.db.session() as session:
+        return list((await session.scalars(select(Subscriber))).all())
+
+
+async def test_web_chat_subscribes_an_email_address_with_consent(
+    client: httpx.AsyncClient, services: Services, clock
+) -> None:
+    first = (await say(client, "알림 신청")).json()
+    assert "이메일" in first["texts"][0]
+    chips = {q["label"]: q for q in first["quick_replies"]}
+    assert "스마트물류" in chips
+    chosen = (await say(client, chips["스마트물류"]["message"], **chips["스마트물류"]["extra"])).json()
+    assert "이메일 주소를 알려 주세요" in chosen["texts"][0]
+    wrong = (await say(client, "kim@@example")).json()
+    assert "형식이 아니에요" in wrong["texts"][0]
+    asked = (await say(client, "제 메일은 Kim.Lee@Example.co.kr 이에요")).json()
+    assert "동의" in asked["texts"][0]
+    assert await subscribers(services) == []  # nothing stored before consent
+    done = (await say(client, "동의")).json()
+    assert "이메일 알림을 신청했어요" in done["texts"][0]
+    [row] = await subscribers(services)
+    assert (row.channel, row.address, row.topics, row.active) == (
+        "email",
+        "kim.lee@example.co.kr",
+        ["스마트물류"],
+        True,
+    )
+    assert row.consent_at == clock.now()
+
+
+async def test_web_chat_subscription_needs_consent_and_unsubscribe_points_to_the_link(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    await say(client, "스마트물류 알림 신청", intent="subscribe", topic="스마트물류")
+    await say(client, "a@example.com")
+    refused = (await say(client, "아니요")).json()
+    assert "신청하지 않았어요" in refused["texts"][0]
+    assert await subscribers(services) == []
+    stop = (await say(client, "알림 해지")).json()
+    assert "수신 거부" in stop["texts"][0] and "링크" in stop["texts"][0]
+
+
+async def test_a_question_instead_of_an_address_leaves_the_subscription_flow(client: httpx.AsyncClient) -> None:
+    await say(client, "스마트물류 알림 신청", intent="subscribe", topic="스마트물류")
+    answer = (await say(client, "시험분석비 지원사업 예산")).json()
+    assert "25백만원" in answer["texts"][0]

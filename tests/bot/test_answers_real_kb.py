@@ -86,3 +86,16 @@ async def test_program_list_pages_through_every_listed_program(dialogue) -> None
     assert "중소기업 시험분석비 지원사업" in seen
     assert "스마트공장 구축 지원사업" in seen
     assert len(seen) == len(set(seen))
+
+
+async def test_smart_factory_budget_says_each_figure_once(dialogue) -> None:
+    text = (await dialogue.respond(Message("kakao", "u1", "스마트공장 구축 지원사업 예산"))).texts[0]
+    body = text.rsplit("\n", 1)[0]
+    facts = ("500백만원 (5억원)", "2,500백만원 (25억원)", "25개사", "국비 1,250백만원(50%)", "자부담 750백만원(30%)")
+    for fact in facts:
+        assert body.count(fact) == 1, (fact, text)
+    assert body.count("시비 500백만원(20%)") == 1  # the breakdown once
+    assert "계획서에 두 가지로" not in body  # each discrepancy in one line, by its note
+    [typo] = [line for line in body.splitlines() if "사비" in line]
+    assert "시비" in typo
+    assert len(body.splitlines()) <= 4

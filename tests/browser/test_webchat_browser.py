@@ -97,7 +97,7 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
 
 
-async def test_web_chat_conversation_on_desktop(browser: Browser, base_url: str) -> None:
+async def test_web_chat_conversation_on_desktop(browser: Browser, base_url: str, services: Services) -> None:
     page = await browser.new_page(viewport={"width": 1280, "height": 860}, locale="ko-KR")
     page.set_default_timeout(10_000)
     errors: list[str] = []
@@ -144,8 +144,14 @@ async def test_web_chat_conversation_on_desktop(browser: Browser, base_url: str)
     await ask(page, "알림 신청")
     await expect(bot_rows(page).last).to_contain_text("알림")
     await tap(page, "스마트물류")
-    await expect(bot_rows(page).last).to_contain_text("텔레그램")
+    await expect(bot_rows(page).last).to_contain_text("이메일 주소를 알려 주세요")
+    await ask(page, "kim@example.com")
+    await expect(bot_rows(page).last).to_contain_text("동의")
+    await tap(page, "동의")
+    await expect(bot_rows(page).last).to_contain_text("이메일 알림을 신청했어요")
     await shot(page, "webchat-desktop-subscribe.png")
+    subscriber = await services.subscriptions.get("email", "kim@example.com")
+    assert subscriber is not None and subscriber.active and subscriber.topics == ("스마트물류",)
     assert errors == []
 
 
