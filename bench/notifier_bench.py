@@ -54,6 +54,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_kb() -> int:
+    """VmHWM of this process (ru_maxrss of an exec'd child keeps the forking parent's peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def stats(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats") as response:
         return json.loads(response.read())
@@ -110,7 +118,7 @@ async def worker_process(var_dir: Path, port: int, concurrency: int) -> None:
         "sent": worker.sent,
         "settled": settled,
         "cpu_s": time.process_time() - cpu,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": peak_rss_kb() / 1024,
     }
     await channel.close()
     await db.dispose()

@@ -32,8 +32,19 @@ async def test_plain_questions_write_nothing_to_the_database(make_dialogue, db, 
     reply = await dialogue.respond(Message("kakao", "u1", "예산은?"))
     assert "25백만원" in reply.texts[0]  # the context carried over, from memory
     assert writes(statements) == []
-    # One read for the unknown user, none once the state is cached.
+    # One read of the table's live keys; further users new to this process within a second cost none.
+    await dialogue.respond(Message("kakao", "u2", "시험분석비 알려줘"))
     assert len([s for s in statements if s.startswith("SELECT")]) == 1
+    assert writes(statements) == []
+
+
+async def test_a_flow_started_by_another_process_is_found_after_the_key_sync(make_dialogue, db, clock) -> None:
+    here = HybridContextStore(db, clock, ttl_s=1800, sync_s=1)
+    assert await here.load("kakao", "other") == UserState()  # syncs the (empty) key list
+    there = make_dialogue(context_store=HybridContextStore(db, clock, ttl_s=1800))
+    await there.respond(Message("kakao", "u9", "우리 회사도 받을 수 있나요?"))
+    clock.advance(seconds=1)
+    assert (await here.load("kakao", "u9")).flow == "eligibility"
 
 
 async def test_a_flow_state_survives_a_restart_and_ends_with_its_row(make_dialogue, db, clock, statements) -> None:
