@@ -31,7 +31,7 @@ from desk.service import ConsultationFilter, IntentFilter
 from knowledge_base import load_knowledge_base
 from notifier import audience
 from notifier.models import PERIOD_KINDS
-from notifier.render import build_content, plain_text, telegram_html
+from notifier.render import build_content, kakao_text, telegram_html
 from notifier.service import AnnouncementError, AnnouncementInput, message_key_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -446,7 +446,6 @@ async def exports(request: Request, services: ServicesDep, staff: ConsoleStaff) 
 # --- announcements and subscribers (the notifier's services) -------------------------------------
 
 ANNOUNCEMENT_STATUS_LABELS = {"draft": "초안", "published": "발행됨", "cancelled": "취소됨", "closed": "마감"}
-KAKAO_UNSUBSCRIBE_HINT = "알림을 그만 받으려면 '알림 해지'라고 보내 주세요."
 
 
 @router.get("/announcements")
@@ -530,7 +529,7 @@ async def announcement_detail(
         staff,
         ann=ann,
         labels=ANNOUNCEMENT_STATUS_LABELS,
-        kakao_text=plain_text(content, KAKAO_UNSUBSCRIBE_HINT),
+        kakao_text=kakao_text(content),
         # telegram_html escapes every text it puts between its own <b>/<a> tags.
         telegram=Markup(telegram_html(content).replace("\n", "<br>")),
         audience=await audience.audience_count(services.db, ann.topics or []),

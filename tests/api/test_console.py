@@ -2,9 +2,11 @@ import re
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from bot.ports import HandoffRequest
 from core.settings import Settings
+from notifier.render import KAKAO_UNSUBSCRIBE_HINT
 from tests.desk.helpers import STAFF_PASSWORD, client_for, running_app
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("db")]
@@ -200,6 +202,7 @@ async def test_announcement_compose_preview_audience_publish_and_cancel(settings
             assert "[새 공고] 2026 스마트공장 &lt;구축&gt; 지원 공고" in detail.text
             assert "<b>[새 공고] 2026 스마트공장 &amp;lt;구축&amp;gt; 지원 공고</b>" not in detail.text
             assert "2026년 12월 20일(일) 18:00" in detail.text
+            assert str(escape(KAKAO_UNSUBSCRIBE_HINT)) in detail.text, "the preview shows what the Kakao channel sends"
             published = await client.post(made.headers["location"] + "/publish", data={"csrf_token": token})
             assert published.status_code == 303
             after = await client.get(published.headers["location"])
