@@ -90,6 +90,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         db,
         clock,
         program_exists=lambda program_id: program_id in kb.programs,
+        program_name=lambda program_id: kb.programs[program_id].name if program_id in kb.programs else None,
         login_limit_per_min=settings.login_rate_limit_per_min,
     )
     subscription_port = NotifierSubscriptionPort(subscriptions)

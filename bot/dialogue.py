@@ -572,6 +572,8 @@ class HandoffFlow:
             return Reply(texts=("어떤 내용을 상담받고 싶으세요? (예: 스마트공장, 수출, 자금)",), quick_replies=cancel)
         if "topic" not in slots:
             slots["topic"] = answer[:500]
+            named = [value for value in turn.nlu.values("program") if value in dialogue.kb.programs]
+            slots["programs"] = list(dict.fromkeys([*named, *([slots["program"]] if slots.get("program") else [])]))
             return Reply(
                 texts=(
                     "상담을 위해 회사 이름, 연락처, 상담 내용을 진흥원이 보관하고 담당자가 연락드리는 데 씁니다. "
@@ -589,7 +591,8 @@ class HandoffFlow:
         if port is None:
             turn.state.end_flow()
             return None
-        program = slots.get("program")
+        programs = tuple(slots.get("programs") or ())
+        facts = slots.get("company_facts") or {}
         reference = await port.create_handoff(
             HandoffRequest(
                 channel=turn.message.channel,
@@ -597,8 +600,12 @@ class HandoffFlow:
                 company_name=slots["company"],
                 contact=slots["contact"],
                 topic=slots["topic"],
-                program_ids=(program,) if program else (),
+                program_ids=programs,
                 transcript=slots.get("transcript", ""),  # e.g. the eligibility result it came from
+                categories=(_handoff_category(dialogue.kb, slots["topic"], programs),),
+                location=facts.get("location"),
+                industry=facts.get("industry"),
+                employees=facts.get("employees"),
             )
         )
         turn.state.end_flow()
@@ -659,6 +666,26 @@ class SubscribeEmailFlow:
             "알림을 신청했어요." if result.ok else "알림 신청을 처리하지 못했어요. 잠시 후 다시 시도해 주세요."
         )
         return Reply(texts=(text,), quick_replies=dialogue.person_quick_replies()[:2], intent="subscribe")
+
+
+# Topic words that name a desk category outright (desk.models.CATEGORIES), checked in this order.
+CATEGORY_WORDS = (
+    ("스마트공장", ("스마트공장", "스마트팩토리")),
+    ("수출", ("수출", "해외", "바이어")),
+    ("금융", ("자금", "대출", "보증", "융자", "금융")),
+)
+
+
+def _handoff_category(kb: KnowledgeBase, topic: str, program_ids: tuple[str, ...]) -> str:
+    key = compact(topic)
+    for category, words in CATEGORY_WORDS:
+        if any(word in key for word in words):
+            return category
+    if "smart_factory" in program_ids:
+        return "스마트공장"
+    if program_ids or "지원사업" in key:
+        return "지원사업"
+    return "기타"
 
 
 def _with_meta(reply: Reply, intent: str, confidence: float) -> Reply:

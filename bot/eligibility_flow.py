@@ -33,6 +33,7 @@ from knowledge_base.eligibility import (
     load_rules,
     resolve,
 )
+from knowledge_base.schema import INDUSTRIES
 
 FLOW_NAME = "eligibility"
 HANDOFF_FLOW = "handoff"  # the dialogue's hand-off form (bot.dialogue.HandoffFlow)
@@ -292,6 +293,7 @@ class EligibilityFlow:
             return None
         result = self._current(turn)
         focus = turn.state.slots.get("focus") or []
+        facts = turn.state.slots["facts"]
         lines = [f"[챗봇 자격 확인] {_facts_line(result.facts) or '회사 정보 없음'}"]
         for outcome in OUTCOME_MARK:
             names = [r.short_name for r in result.results if r.outcome == outcome]
@@ -301,6 +303,7 @@ class EligibilityFlow:
         turn.state.slots["transcript"] = "\n".join(lines)
         if focus:
             turn.state.slots["program"] = focus[0]
+        turn.state.slots["company_facts"] = _company_facts(CompanyFacts.model_validate(facts))
         return reply
 
     async def _record_intents(self, turn: Turn) -> Reply:
@@ -424,3 +427,13 @@ def _card(result: ProgramResult) -> Card:
         description=clip(f"{result.outcome} · {body}", MAX_CAROUSEL_DESCRIPTION),
         buttons=(Button("근거 보기", "message", f"{WHY_PREFIX} {label}"),),
     )
+
+
+def _company_facts(facts: CompanyFacts) -> dict[str, Any]:
+    """What a company record can take from the eligibility answers (desk industries: 5대 or 제조업(기타))."""
+    sigungu = facts.sigungu or ("김포시" if facts.in_gimpo else None)
+    location = " ".join(part for part in (sigungu, facts.eupmyeondong) if part) or None
+    industry = facts.representative_industry if facts.representative_industry in INDUSTRIES else None
+    if industry is None and facts.is_manufacturer:
+        industry = "제조업(기타)"
+    return {"location": location, "industry": industry, "employees": facts.employees}

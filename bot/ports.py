@@ -42,6 +42,11 @@ class HandoffRequest:
     topic: str
     program_ids: tuple[str, ...] = ()
     transcript: str = ""
+    categories: tuple[str, ...] = ()
+    # Facts the user gave in the eligibility check just before: fill a new company's record.
+    location: str | None = None
+    industry: str | None = None
+    employees: int | None = None
 
 
 class HandoffPort(Protocol):

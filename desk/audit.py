@@ -13,7 +13,7 @@ from desk.auth import Staff
 from desk.models import AuditEntry
 
 # Fields whose values identify a person: the diff says they changed, not what they became.
-_MASKED = {"contact_phone", "contact_name", "brn"}
+_MASKED = {"contact_phone", "contact_email", "contact_name", "brn"}
 
 
 def _plain(value: Any) -> Any:

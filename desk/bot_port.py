@@ -7,9 +7,11 @@ contact and topic stored, so the contact is kept; without that call nothing is s
 from __future__ import annotations
 
 import hashlib
+import re
 
 from bot.ports import HandoffPort, HandoffRequest
 from core.text import clean_display
+from desk.models import CATEGORIES, INDUSTRIES
 from desk.schemas import CompanyCreate, ConsultationCreate, IntentCreate, safe_text
 from desk.service import DeskService
 from desk.validation import normalize_phone
@@ -20,7 +22,11 @@ def requester_key(channel: str, user_key: str) -> str:
 
 
 def reference(kind: str, record_id: int) -> str:
-    return f"{kind}-{record_id:05d}"
+    """The same label the console, API and exports show for the record ('상담 12')."""
+    return f"{kind} {record_id}"
+
+
+_EMAIL = re.compile(r"[^@\s<>()\[\],;:'\"]+@[^@\s<>()\[\],;:'\"]+\.[A-Za-z]{2,}")
 
 
 class DeskHandoffPort(HandoffPort):
@@ -32,12 +38,22 @@ class DeskHandoffPort(HandoffPort):
         name = clean_display(safe_text(request.company_name))[:100] or "(기업명 미기재)"
         contact = clean_display(safe_text(request.contact))[:100]
         phone = normalize_phone(contact)
+        email = _EMAIL.search(contact)
         company = await self.desk.find_company_by_name(name)
         if company is None:
-            # A new company keeps the consented phone; an existing record is staff-kept and not overwritten.
+            # The dialogue calls this only after the user agreed ('동의'): the contact is kept with consent.
+            # An existing record is staff-kept and not overwritten.
             company = await self.desk.create_company(
                 actor,
-                CompanyCreate(name=name, contact_phone=phone, contact_consent=phone is not None),
+                CompanyCreate(
+                    name=name,
+                    contact_phone=phone,
+                    contact_email=email.group(0)[:254] if email else None,
+                    contact_consent=True,
+                    industry=request.industry if request.industry in INDUSTRIES else None,
+                    employees=request.employees,
+                    location=clean_display(safe_text(request.location))[:100] if request.location else None,
+                ),
             )
         topic = safe_text(request.topic).strip()[:1000]
         notes = f"[챗봇 상담 신청 · {request.channel}]\n상담 내용: {topic}\n연락처: {contact}"
@@ -49,7 +65,7 @@ class DeskHandoffPort(HandoffPort):
             ConsultationCreate(
                 company_id=company.id,
                 channel="챗봇",
-                categories=["지원사업" if known else "기타"],
+                categories=[c for c in request.categories if c in CATEGORIES] or ["지원사업" if known else "기타"],
                 program_ids=known,
                 notes=notes,
                 status="신규",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from urllib.parse import quote
 
@@ -37,7 +37,7 @@ def neutralise(cell: object) -> object:
     return cell
 
 
-def consultation_rows(items: Sequence[Consultation]) -> list[list[object]]:
+def consultation_rows(items: Sequence[Consultation], program_label: Callable[[str], str] = str) -> list[list[object]]:
     return [
         [
             c.id,
@@ -46,7 +46,7 @@ def consultation_rows(items: Sequence[Consultation]) -> list[list[object]]:
             format_brn(c.company.brn) if c.company.brn else "",
             c.channel,
             ", ".join(c.categories),
-            ", ".join(c.program_ids),
+            ", ".join(map(program_label, c.program_ids)),
             c.notes,
             c.follow_up_on.isoformat() if c.follow_up_on else "",
             c.status,
@@ -56,13 +56,13 @@ def consultation_rows(items: Sequence[Consultation]) -> list[list[object]]:
     ]
 
 
-def intent_rows(items: Sequence[ApplicationIntent]) -> list[list[object]]:
+def intent_rows(items: Sequence[ApplicationIntent], program_label: Callable[[str], str] = str) -> list[list[object]]:
     return [
         [
             i.id,
             i.created_at.astimezone(KST).strftime("%Y-%m-%d %H:%M"),
             i.company.name if i.company else "(미확인)",
-            i.program_id or "",
+            program_label(i.program_id) if i.program_id else "",
             i.announcement_ref or "",
             i.status,
             "직원" if i.source == "staff" else "챗봇",

@@ -83,6 +83,8 @@ class Company(Base):
     location: Mapped[str | None] = mapped_column(String(100), nullable=True)  # down to 읍면동
     contact_name: Mapped[str | None] = mapped_column(String(50), nullable=True)
     contact_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Chat users often leave an e-mail instead of a phone (RFC 5321 caps an address at 254).
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The ORM adds "AND version = :old" to every UPDATE: a lost race raises, never overwrites.

@@ -127,6 +127,9 @@ def _phone(value: str) -> str:
 CompanyName = Line(100)
 Brn = Annotated[str, AfterValidator(_brn), Field(max_length=14, examples=["124-81-00998"])]
 Phone = Annotated[str, AfterValidator(_phone), Field(max_length=20, examples=["010-1234-5678"])]
+Email = Annotated[
+    str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", examples=["name@company.co.kr"])
+]
 ProgramId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 AnnouncementRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -147,11 +150,12 @@ class CompanyFields(_In):
     location: Line(100, required=False) | None = Field(default=None, description="시군구·읍면동 (예: 김포시 양촌읍)")  # type: ignore[valid-type]
     contact_name: Line(50, required=False) | None = None  # type: ignore[valid-type]
     contact_phone: Phone | None = None
+    contact_email: Email | None = None
     contact_consent: bool = Field(default=False, description="연락처 수집·이용 동의")
 
 
 def _check_consent(model: BaseModel) -> None:
-    has_contact = bool(getattr(model, "contact_name", None) or getattr(model, "contact_phone", None))
+    has_contact = any(getattr(model, field, None) for field in ("contact_name", "contact_phone", "contact_email"))
     if has_contact and not getattr(model, "contact_consent", False):
         raise ValueError("연락처는 수집·이용 동의가 있을 때만 저장할 수 있습니다")
 
@@ -174,6 +178,7 @@ class CompanyUpdate(_In):
     location: Line(100, required=False) | None = None  # type: ignore[valid-type]
     contact_name: Line(50, required=False) | None = None  # type: ignore[valid-type]
     contact_phone: Phone | None = None
+    contact_email: Email | None = None
     contact_consent: bool | None = None
 
 
@@ -195,6 +200,7 @@ class CompanyOut(BaseModel):
     location: str | None
     contact_name: str | None
     contact_phone: str | None
+    contact_email: str | None
     contact_consent: bool
     version: int
     created_at: datetime

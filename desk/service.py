@@ -58,6 +58,7 @@ _COMPANY_FIELDS = (
     "location",
     "contact_name",
     "contact_phone",
+    "contact_email",
     "contact_consent",
 )
 
@@ -123,12 +124,14 @@ class DeskService:
         clock: Clock,
         program_exists: Callable[[str], bool] | None = None,
         login_limit_per_min: int = 5,
+        program_name: Callable[[str], str | None] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.login_limiter = LoginRateLimiter(clock, login_limit_per_min)
         # None until a knowledge base is loaded; then program ids must name real programs.
         self._program_exists = program_exists
+        self._program_name = program_name
 
     # --- staff accounts -------------------------------------------------------------
 
@@ -250,7 +253,7 @@ class DeskService:
             before = _snapshot(company, _COMPANY_FIELDS)
             for field, value in changes.items():
                 setattr(company, field, value)
-            if (company.contact_name or company.contact_phone) and not company.contact_consent:
+            if (company.contact_name or company.contact_phone or company.contact_email) and not company.contact_consent:
                 raise Invalid("연락처는 수집·이용 동의가 있을 때만 저장할 수 있습니다")
             after = _snapshot(company, _COMPANY_FIELDS)
             if before == after:
@@ -290,6 +293,10 @@ class DeskService:
         return existing or await self.create_company(actor, CompanyCreate(name=cleaned))
 
     # --- consultations ------------------------------------------------------------------
+
+    def program_label(self, program_id: str) -> str:
+        """What staff read for a program: its knowledge-base name, the id only when the KB lacks it."""
+        return (self._program_name(program_id) if self._program_name else None) or program_id
 
     def program_is_known(self, program_id: str) -> bool:
         return self._program_exists is None or self._program_exists(program_id)
@@ -356,6 +363,7 @@ class DeskService:
             "notes": c.notes,
             "follow_up_on": c.follow_up_on,
             "status": c.status,
+            "staff_id": c.staff_id,
         }
 
     async def get_consultation(self, consultation_id: int) -> Consultation:
@@ -391,6 +399,9 @@ class DeskService:
                     raise Invalid("기업을 찾을 수 없습니다")
                 else:
                     setattr(consultation, field, value)
+            if consultation.status != before["status"] and consultation.staff_id is None:
+                # Whoever first moves a request on (e.g. a bot hand-off out of 신규) becomes its handler.
+                consultation.staff_id = actor.id
             after = self._consultation_snapshot(consultation)
             if before == after:
                 return consultation

@@ -418,7 +418,15 @@ async def consultation_detail(
         consultation = await services.desk.get_consultation(consultation_id)
     except DeskError as exc:
         raise HTTPException(404, detail=str(exc)) from exc
-    return render(request, "consultation_detail.html", staff, c=consultation, errors=[], saved=False)
+    return render(
+        request,
+        "consultation_detail.html",
+        staff,
+        c=consultation,
+        errors=[],
+        saved=False,
+        program_label=services.desk.program_label,
+    )
 
 
 @router.post("/consultations/{consultation_id}", dependencies=[Csrf])
@@ -446,7 +454,14 @@ async def update_consultation(
         return RedirectResponse(back, status_code=303)
     consultation = await services.desk.get_consultation(consultation_id)
     return render(
-        request, "consultation_detail.html", staff, status_code, c=consultation, errors=errors, saved=not errors
+        request,
+        "consultation_detail.html",
+        staff,
+        status_code,
+        c=consultation,
+        errors=errors,
+        saved=not errors,
+        program_label=services.desk.program_label,
     )
 
 

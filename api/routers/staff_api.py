@@ -324,7 +324,7 @@ async def export_consultations(
     page = await services.desk.list_consultations(
         ConsultationFilter(date_from=date_from, date_to=date_to), limit=EXPORT_LIMIT, sort="occurred_at"
     )
-    rows = consultation_rows(page.items)
+    rows = consultation_rows(page.items, services.desk.program_label)
     body = to_csv(CONSULTATION_HEADER, rows) if fmt == "csv" else to_xlsx("상담기록", CONSULTATION_HEADER, rows)
     return _file("consultations", fmt, date_from, date_to, body)
 
@@ -345,6 +345,6 @@ async def export_intents(
     page = await services.desk.list_intents(
         IntentFilter(date_from=date_from, date_to=date_to), limit=EXPORT_LIMIT, sort="created_at"
     )
-    rows = intent_rows(page.items)
+    rows = intent_rows(page.items, services.desk.program_label)
     body = to_csv(INTENT_HEADER, rows) if fmt == "csv" else to_xlsx("신청의향", INTENT_HEADER, rows)
     return _file("intents", fmt, date_from, date_to, body)

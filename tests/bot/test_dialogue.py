@@ -209,6 +209,7 @@ async def test_handoff_flow_collects_company_contact_topic_and_consent(make_dial
             contact="010-1234-5678",
             topic="시험성적서 비용 문의",
             program_ids=("test_analysis",),
+            categories=("지원사업",),
         )
     ]
     assert "H-1" in done.texts[0]

@@ -28,7 +28,7 @@ async def test_handoff_creates_a_new_chatbot_consultation_for_a_new_company(desk
             program_ids=("smart_factory", "not_in_kb"),
         )
     )
-    assert ref.startswith("상담-")
+    assert ref.startswith("상담 ")
     inbox = await desk.list_consultations(ConsultationFilter(channel="챗봇", status="신규"))
     assert inbox.total == 1
     consultation = inbox.items[0]
@@ -57,10 +57,10 @@ async def test_intent_from_the_bot_links_to_the_company_of_an_earlier_handoff(de
         HandoffRequest(channel="web", user_key="u9", company_name="김포정밀", contact="010-1111-2222", topic="자금")
     )
     ref = await port.record_intent("web", "u9", "smart_factory", None)
-    assert ref.startswith("의향-")
+    assert ref.startswith("의향 ")
     assert await port.record_intent("web", "u9", "smart_factory", None) == ref, "repeats do not duplicate"
     anonymous = await port.record_intent("web", "someone-else", "smart_factory", None)
     intents = await desk.list_intents(IntentFilter(source="bot"))
     assert intents.total == 2 and anonymous != ref
     named = {i.id: i.company.name if i.company else None for i in intents.items}
-    assert named == {int(ref.split("-")[1]): "김포정밀", int(anonymous.split("-")[1]): None}
+    assert named == {int(ref.split()[1]): "김포정밀", int(anonymous.split()[1]): None}
