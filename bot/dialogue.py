@@ -41,36 +41,10 @@ AGENCY_BUDGET_WORDS = ("진흥원", "전체예산", "총예산", "올해예산",
 TOTAL_BUDGET_TABLE = "programs_2022_budget"
 # "X 지원사업": X names a program unless it is one of these words about programs in general.
 PROGRAM_PHRASE = re.compile(r"(?:[가-힣A-Za-z0-9]+\s+)?([가-힣A-Za-z0-9]{2,})\s*지원\s*사업")
-GENERIC_PROGRAM_WORDS = frozenset(
-    {
-        "무슨",
-        "어떤",
-        "다른",
-        "그런",
-        "이런",
-        "관련",
-        "전체",
-        "모든",
-        "어느",
-        "우리",
-        "요즘",
-        "올해",
-        "새로운",
-        "신규",
-        "김포시",
-        "김포",
-        "진흥원",
-        "기업",
-        "중소기업",
-        "정부",
-        "받을",
-        "있는",
-        "받을수있는",
-        "해당",
-        "추천",
-        "해당되는",
-    }
-)
+GENERIC_PROGRAM_WORDS = frozenset({
+    "무슨", "어떤", "다른", "그런", "이런", "관련", "전체", "모든", "어느", "우리", "요즘", "올해", "새로운", "신규",
+    "김포시", "김포", "진흥원", "기업", "중소기업", "정부", "받을", "있는", "받을수있는", "해당", "해당되는", "추천",
+})  # fmt: skip
 PAGE_SIZE = 5
 # What "지원사업 뭐 있어요" lists, in this order: the agency's own programs, then the national and
 # provincial projects it runs, then the support infrastructure.
@@ -90,20 +64,7 @@ ALL_TOPICS = "전체"
 # Words of a subscribe request itself, never a topic answer.
 SUBSCRIBE_FILLER = frozenset({"알림", "알림신청", "신청", "구독"})
 # A question about a program, even right after the topic question, is not a topic choice.
-PROGRAM_QUESTION_WORDS = (
-    "예산",
-    "얼마",
-    "일정",
-    "언제",
-    "대상",
-    "누가",
-    "연락",
-    "전화",
-    "담당",
-    "지원내용",
-    "뭐",
-    "어디",
-)
+PROGRAM_QUESTION_WORDS = ("예산", "얼마", "일정", "언제", "대상", "누가", "연락", "전화", "담당", "지원내용", "뭐", "어디")  # fmt: skip
 
 _PHONE = re.compile(r"0\d{1,2}-\d{3,4}-\d{4}")
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:'\"]+@[^@\s<>()\[\],;:'\"]+\.[A-Za-z]{2,}")
