@@ -64,7 +64,9 @@ ALL_TOPICS = "전체"
 # Words of a subscribe request itself, never a topic answer.
 SUBSCRIBE_FILLER = frozenset({"알림", "알림신청", "신청", "구독"})
 # A question about a program, even right after the topic question, is not a topic choice.
-PROGRAM_QUESTION_WORDS = ("예산", "얼마", "일정", "언제", "대상", "누가", "연락", "전화", "담당", "지원내용", "뭐", "어디")  # fmt: skip
+PROGRAM_QUESTION_WORDS = (
+    "예산", "얼마", "일정", "언제", "대상", "누가", "연락", "전화", "담당", "지원내용", "뭐", "어디",
+)  # fmt: skip
 
 _PHONE = re.compile(r"0\d{1,2}-\d{3,4}-\d{4}")
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:'\"]+@[^@\s<>()\[\],;:'\"]+\.[A-Za-z]{2,}")
