@@ -21,17 +21,23 @@ All forget a state `ttl_s` seconds after its last save.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import OrderedDict
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import String, Text, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import Clock
 from core.db import Base, Database, UtcDateTime
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -100,6 +106,7 @@ class MemoryContextStore:
             self._states.popitem(last=False)
 
     async def clear(self, channel: str, user_key: str) -> None:
+        self._pending.pop((channel, user_key), None)
         self._states.pop((channel, user_key), None)
 
     def __len__(self) -> int:
@@ -122,40 +129,83 @@ class DbContextStore:
         self._db = db
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_s)
+        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps
+        # of up to 100 ms: queueing this process's writes here keeps the tail latency down.
+        self._sqlite_writes = asyncio.Lock() if db.engine.dialect.name == "sqlite" else None
 
     async def load(self, channel: str, user_key: str) -> UserState:
-        async with self._db.session() as session:
-            row = await session.scalar(
-                select(DialogueStateRow).where(
-                    DialogueStateRow.channel == channel, DialogueStateRow.user_key == user_key
+        # Core statements on a pooled connection: about half the cost of an ORM session per turn.
+        async with self._db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(DialogueStateRow.state, DialogueStateRow.updated_at).where(
+                        DialogueStateRow.channel == channel, DialogueStateRow.user_key == user_key
+                    )
                 )
-            )
+            ).first()
         if row is None or self._clock.now() - row.updated_at > self._ttl:
             return UserState()
         return UserState.from_json(row.state)
 
     async def save(self, channel: str, user_key: str, state: UserState) -> None:
-        async with self._db.session() as session:
-            row = await session.get(DialogueStateRow, (channel, user_key))
-            if row is None:
-                session.add(
-                    DialogueStateRow(
-                        channel=channel, user_key=user_key, state=state.to_json().decode(), updated_at=self._clock.now()
+        insert = postgresql.insert if self._db.engine.dialect.name == "postgresql" else sqlite.insert
+        # One upsert: two requests of one user at once must not both try to insert the row.
+        statement = insert(DialogueStateRow).values(
+            channel=channel, user_key=user_key, state=state.to_json().decode(), updated_at=self._clock.now()
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=["channel", "user_key"],
+            set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
+        )
+        async with self._writing(), self._db.engine.begin() as conn:
+            await conn.execute(statement)
+
+    def _writing(self) -> AbstractAsyncContextManager[object]:
+        return self._sqlite_writes or nullcontext()
+
+    async def write_many(self, batch: dict[tuple[str, str], bytes | None]) -> None:
+        """Upsert (bytes) or delete (None) many states in one transaction."""
+        now = self._clock.now()
+        rows = [
+            {"channel": channel, "user_key": user_key, "state": raw.decode(), "updated_at": now}
+            for (channel, user_key), raw in batch.items()
+            if raw is not None
+        ]
+        gone = [key for key, raw in batch.items() if raw is None]
+        insert = postgresql.insert if self._db.engine.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(DialogueStateRow)
+        statement = statement.on_conflict_do_update(
+            index_elements=["channel", "user_key"],
+            set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
+        )
+        async with self._writing(), self._db.engine.begin() as conn:
+            if rows:
+                await conn.execute(statement, rows)
+            for channel, user_key in gone:
+                await conn.execute(
+                    delete(DialogueStateRow).where(
+                        DialogueStateRow.channel == channel, DialogueStateRow.user_key == user_key
                     )
                 )
-            else:
-                row.state = state.to_json().decode()
-                row.updated_at = self._clock.now()
-            await session.commit()
 
     async def clear(self, channel: str, user_key: str) -> None:
-        async with self._db.session() as session:
+        async with self._writing(), self._db.session() as session:
             await session.execute(
                 delete(DialogueStateRow).where(
                     DialogueStateRow.channel == channel, DialogueStateRow.user_key == user_key
                 )
             )
             await session.commit()
+
+    async def live_keys(self) -> set[tuple[str, str]]:
+        """(channel, user_key) of every state not yet expired."""
+        async with self._db.engine.connect() as conn:
+            rows = await conn.execute(
+                select(DialogueStateRow.channel, DialogueStateRow.user_key).where(
+                    DialogueStateRow.updated_at >= self._clock.now() - self._ttl
+                )
+            )
+            return {(row.channel, row.user_key) for row in rows}
 
     async def purge_expired(self) -> int:
         """Delete states past their TTL; returns how many went."""
@@ -168,31 +218,46 @@ class DbContextStore:
 
 
 class HybridContextStore:
-    """Write-through for flow states, memory-only for plain context.
+    """Written behind for flow states, memory-only for plain context.
 
     A state goes to the table when it carries a flow or flow slots, and its row is deleted when it
-    stops carrying one. A memory miss reads the table, so a restart or another process continues
-    a flow. A state known to be in the table is always re-read from it on load, so a flow moved on
-    by another process is not answered from a stale copy. Limit: a plain-context entry cached here
-    does not see a flow another process started for the same user since; such a deployment routes
-    a user to one process or uses the "db" store.
+    stops carrying one. The write happens right after the turn, off the answer's path: one
+    background task per store writes the latest state of every user changed since its last round
+    in one transaction, so a burst of flow turns costs one commit, not one each (measured: written
+    through, flow turns pushed the Kakao p99 at concurrency 32 from ~60 ms to ~700 ms). What a
+    crash can lose is the last few milliseconds of flow answers, never a delivery or a record;
+    `flush()` (called by `Services.close`) writes what is pending.
+
+    A state this process does not hold is read from the table when the table
+    has it: the keys of the table's live rows are fetched at most once per `sync_s` seconds (flows
+    are few), so a user new to this process costs no query of their own on the Kakao hot path,
+    while a restart or another process still continues a flow. Limits: a state this process
+    holds is answered from memory, so a flow another process moved on or started for the same
+    user is not seen here; a deployment with several processes routes a user to one process
+    (sticky sessions) or uses the "db" store.
     """
 
-    def __init__(self, db: Database, clock: Clock, ttl_s: float, max_users: int = 50_000) -> None:
+    def __init__(self, db: Database, clock: Clock, ttl_s: float, max_users: int = 50_000, sync_s: float = 1.0) -> None:
         self._table = DbContextStore(db, clock, ttl_s)
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_s)
         self._max = max_users
+        self._sync = timedelta(seconds=sync_s)
         # (last save, serialised state, whether the table holds it)
         self._states: OrderedDict[tuple[str, str], tuple[datetime, bytes, bool]] = OrderedDict()
+        self._stored: set[tuple[str, str]] = set()  # keys with a live row, as of `_synced_at`
+        self._synced_at: datetime | None = None
+        # The latest state of each user not yet written (None: delete the row), and its writer.
+        self._pending: dict[tuple[str, str], bytes | None] = {}
+        self._writer: asyncio.Task[None] | None = None
 
     async def load(self, channel: str, user_key: str) -> UserState:
         key = (channel, user_key)
         entry = self._states.get(key)
-        if entry is not None and self._clock.now() - entry[0] <= self._ttl and not entry[2]:
+        if entry is not None and self._clock.now() - entry[0] <= self._ttl:
             self._states.move_to_end(key)
             return UserState.from_json(entry[1])
-        state = await self._table.load(channel, user_key)
+        state = await self._table.load(channel, user_key) if await self._in_table(key) else UserState()
         # Remember whether the table has this state, so `save` knows when a row must be deleted.
         self._remember(key, state.to_json(), _in_flow(state))
         return state
@@ -200,20 +265,52 @@ class HybridContextStore:
     async def save(self, channel: str, user_key: str, state: UserState) -> None:
         key = (channel, user_key)
         entry = self._states.get(key)
-        was_stored = entry[2] if entry is not None else True  # unknown (evicted): assume a row
+        was_stored = entry[2] if entry is not None else key in self._stored
         in_flow = _in_flow(state)
+        raw = state.to_json()
         if in_flow:
-            await self._table.save(channel, user_key, state)
+            self._pending[key] = raw
+            self._stored.add(key)
         elif was_stored:
-            await self._table.clear(channel, user_key)
-        self._remember(key, state.to_json(), in_flow)
+            self._pending[key] = None
+            self._stored.discard(key)
+        self._remember(key, raw, in_flow)
+        if self._pending and (self._writer is None or self._writer.done()):
+            self._writer = asyncio.create_task(self._write_pending())
+
+    async def flush(self) -> None:
+        """Write every pending state now (shutdown, tests)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+        if self._pending:
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, {}
+            try:
+                await self._table.write_many(batch)
+            except Exception:
+                log.exception("dialogue states not written (%d); retried with the next turn", len(batch))
+                for key, raw in batch.items():
+                    self._pending.setdefault(key, raw)
+                return
 
     async def clear(self, channel: str, user_key: str) -> None:
+        self._pending.pop((channel, user_key), None)
         self._states.pop((channel, user_key), None)
+        self._stored.discard((channel, user_key))
         await self._table.clear(channel, user_key)
 
     async def purge_expired(self) -> int:
         return await self._table.purge_expired()
+
+    async def _in_table(self, key: tuple[str, str]) -> bool:
+        now = self._clock.now()
+        if self._synced_at is None or now - self._synced_at >= self._sync:
+            self._stored = await self._table.live_keys()
+            self._synced_at = now
+        return key in self._stored
 
     def _remember(self, key: tuple[str, str], raw: bytes, stored: bool) -> None:
         self._states[key] = (self._clock.now(), raw, stored)

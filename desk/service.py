@@ -470,7 +470,14 @@ class DeskService:
             if existing is not None:
                 return existing
             now = self.clock.now()
-            intent = ApplicationIntent(**data.model_dump(), source=source, version=1, created_at=now, updated_at=now)
+            intent = ApplicationIntent(
+                **data.model_dump(),
+                source=source,
+                requester_key=requester_key,
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
             session.add(intent)
             await session.flush()
             audit.record(

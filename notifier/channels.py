@@ -27,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from core.clock import Clock
 from core.privacy import redact_in_logs
 from core.settings import Settings
-from notifier.render import Content, plain_text, split_telegram_html, telegram_html
+from notifier.render import Content, kakao_text, plain_text, split_telegram_html, telegram_html
 from notifier.telegram_request import AiohttpRequest
 
 Outcome = Literal["sent", "transient", "permanent_message", "permanent_recipient", "rate_limited"]
@@ -136,7 +136,7 @@ class KakaoEventChannel:
             "event": {
                 "name": KAKAO_EVENT_NAME,
                 "data": {
-                    "text": plain_text(content, "알림을 그만 받으려면 '알림 해지'라고 보내 주세요."),
+                    "text": kakao_text(content),
                     "title": content.title[:50],
                     "url": content.url or "",
                 },

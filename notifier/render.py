@@ -87,6 +87,14 @@ def plain_text(content: Content, unsubscribe_hint: str) -> str:
     return "\n".join(parts)
 
 
+# Said in every Kakao alert; the console's preview shows the same text through kakao_text.
+KAKAO_UNSUBSCRIBE_HINT = "알림을 그만 받으려면 '알림 해지'라고 보내 주세요."
+
+
+def kakao_text(content: Content) -> str:
+    return plain_text(content, KAKAO_UNSUBSCRIBE_HINT)
+
+
 def telegram_html(content: Content) -> str:
     esc = html.escape
     paragraphs = [f"<b>{esc(content.headline)} {esc(content.title)}</b>", "\n".join(esc(x) for x in content.lines)]

@@ -29,9 +29,19 @@ from desk.models import CATEGORIES, CHANNELS, CONSULTATION_STATUSES, INDUSTRIES,
 from desk.schemas import CompanyCreate, ConsultationCreate, ConsultationUpdate, IntentCreate, IntentUpdate, safe_text
 from desk.service import ConsultationFilter, IntentFilter
 from knowledge_base import load_knowledge_base
+from knowledge_base.eligibility import (
+    FACT_LABELS,
+    NOT_REPRESENTATIVE,
+    OUTCOMES,
+    CompanyFacts,
+    UnknownFactValue,
+    evaluate,
+    load_regions,
+    load_rules,
+)
 from notifier import audience
 from notifier.models import PERIOD_KINDS
-from notifier.render import build_content, plain_text, telegram_html
+from notifier.render import build_content, kakao_text, telegram_html
 from notifier.service import AnnouncementError, AnnouncementInput, message_key_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -43,6 +53,7 @@ def _kst(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 templates.env.filters["kst"] = _kst
+templates.env.filters["fact_label"] = lambda fact: FACT_LABELS.get(fact, fact)
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -206,7 +217,14 @@ async def company_options(
     page = await services.desk.search_companies(company_name, limit=10) if company_name.strip() else None
     exact = await services.desk.find_company_by_name(company_name) if company_name.strip() else None
     return render(
-        request, "_company_options.html", staff, companies=page.items if page else [], exact=exact, typed=company_name
+        request,
+        "_company_options.html",
+        staff,
+        companies=page.items if page else [],
+        exact=exact,
+        exact_facts=company_facts_form(exact, services) if exact else {},
+        representative_choices=representative_choices(services),
+        typed=company_name,
     )
 
 
@@ -271,6 +289,7 @@ async def new_consultation(request: Request, services: ServicesDep, staff: Conso
         form=_blank_form(services),
         errors=[],
         programs=program_choices(services),
+        representative_choices=representative_choices(services),
     )
 
 
@@ -333,8 +352,62 @@ async def create_consultation(request: Request, services: ServicesDep, staff: Co
             form=values,
             errors=errors,
             programs=program_choices(services),
+            representative_choices=representative_choices(services),
         )
     return RedirectResponse(f"/console/consultations?created={created.id}", status_code=303)
+
+
+# --- eligibility check on the consultation form (knowledge_base.eligibility, in process) --------
+
+
+def representative_choices(services: Services) -> list[str]:
+    return [*load_rules(services.settings.kb_dir).representative_industries.values, NOT_REPRESENTATIVE]
+
+
+def company_facts_form(company: Any, services: Services) -> dict[str, str]:
+    """The eligibility inputs a registered company already answers (location 'OO시 OO읍', 업종, 인원)."""
+    parts = (company.location or "").split()
+    facts = {
+        "e_sigungu": parts[0] if parts else "",
+        "e_eupmyeondong": parts[-1] if len(parts) > 1 and parts[-1][-1] in "읍면동" else "",
+        "e_employees": "" if company.employees is None else str(company.employees),
+        "e_industry": company.industry or "",
+    }
+    if company.industry in representative_choices(services):
+        facts["e_representative_industry"] = company.industry
+    return facts
+
+
+def _facts_of(form: Any) -> CompanyFacts:
+    manufacturer = {"yes": True, "no": False}.get(str(form.get("e_is_manufacturer", "")))
+    fields = ("sigungu", "eupmyeondong", "industry", "employees", "representative_industry")
+    given = {name: str(form.get(f"e_{name}", "")).strip() for name in fields}
+    return CompanyFacts.model_validate(
+        {name: value for name, value in given.items() if value} | {"is_manufacturer": manufacturer}
+    )
+
+
+@router.post("/eligibility", dependencies=[Csrf])
+async def check_eligibility(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    form = await request.form()
+    kb_dir = services.settings.kb_dir
+    try:
+        result = evaluate(_facts_of(form), load_rules(kb_dir), load_regions(kb_dir), None, load_knowledge_base(kb_dir))
+    except ValidationError as exc:
+        return render(request, "_eligibility_result.html", staff, 422, error=" · ".join(errors_of(exc)))
+    except UnknownFactValue as exc:
+        return render(request, "_eligibility_result.html", staff, 422, error=str(exc))
+    discussable = {pid for pid, _ in program_choices(services)}
+    eligible = [pid for pid in result.by_outcome["신청 가능"] if pid in discussable]
+    return render(request, "_eligibility_result.html", staff, result=result, outcomes=OUTCOMES, eligible=eligible)
+
+
+@router.post("/eligibility/discussed", dependencies=[Csrf])
+async def add_eligible_programs(request: Request, services: ServicesDep, staff: ConsoleStaff) -> HTMLResponse:
+    """The 'programs discussed' select with the 신청 가능 programs added to what was already chosen."""
+    form = await request.form()
+    selected = {*form.getlist("program_ids"), *form.getlist("eligible")}
+    return render(request, "_program_select.html", staff, programs=program_choices(services), selected=selected)
 
 
 @router.get("/consultations/{consultation_id}")
@@ -446,7 +519,6 @@ async def exports(request: Request, services: ServicesDep, staff: ConsoleStaff) 
 # --- announcements and subscribers (the notifier's services) -------------------------------------
 
 ANNOUNCEMENT_STATUS_LABELS = {"draft": "초안", "published": "발행됨", "cancelled": "취소됨", "closed": "마감"}
-KAKAO_UNSUBSCRIBE_HINT = "알림을 그만 받으려면 '알림 해지'라고 보내 주세요."
 
 
 @router.get("/announcements")
@@ -530,7 +602,7 @@ async def announcement_detail(
         staff,
         ann=ann,
         labels=ANNOUNCEMENT_STATUS_LABELS,
-        kakao_text=plain_text(content, KAKAO_UNSUBSCRIBE_HINT),
+        kakao_text=kakao_text(content),
         # telegram_html escapes every text it puts between its own <b>/<a> tags.
         telegram=Markup(telegram_html(content).replace("\n", "<br>")),
         audience=await audience.audience_count(services.db, ann.topics or []),

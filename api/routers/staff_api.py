@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -54,17 +54,8 @@ from desk.service import (
     Page,
 )
 
-
-async def limit_body(request: Request, services: ServicesDep) -> None:
-    """Refuse bodies over settings.max_body_bytes by their declared length, before any parsing."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > services.settings.max_body_bytes:
-        raise HTTPException(413, detail="요청 본문이 너무 큽니다")
-
-
 router = APIRouter(
     tags=["staff"],
-    dependencies=[Depends(limit_body)],
     responses={
         **AUTH_RESPONSES,
         400: {"model": Problem, "description": "본문을 읽을 수 없음 (JSON 아님)"},

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by scripts/test: Debian's Chromium and Korean fonts for the browser tests
+# Sourced by scripts/test: Debian's Chromium, Korean and colour-emoji fonts for the browser tests
 # (Playwright drives /usr/bin/chromium; it never downloads a browser of its own).
 # As root installs what is missing; not root, a missing Chromium fails the run, since the
 # browser tests must not be skipped.
@@ -7,7 +7,11 @@
 _gopa_chromium_provision() {
   local missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
-  dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "install ok installed" || missing+=(fonts-noto-cjk)
+  local font
+  # fonts-noto-color-emoji: without it the screenshots show emoji as empty boxes.
+  for font in fonts-noto-cjk fonts-noto-color-emoji; do
+    dpkg-query -W -f='${Status}' "$font" 2>/dev/null | grep -q "install ok installed" || missing+=("$font")
+  done
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     echo "provision/chromium: missing ${missing[*]} and not root to install them" >&2

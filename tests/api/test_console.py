@@ -2,9 +2,12 @@ import re
 
 import httpx
 import pytest
+from markupsafe import escape
 
 from bot.ports import HandoffRequest
 from core.settings import Settings
+from knowledge_base.eligibility import CompanyFacts, evaluate
+from notifier.render import KAKAO_UNSUBSCRIBE_HINT
 from tests.desk.helpers import STAFF_PASSWORD, client_for, running_app
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("db")]
@@ -200,6 +203,7 @@ async def test_announcement_compose_preview_audience_publish_and_cancel(settings
             assert "[새 공고] 2026 스마트공장 &lt;구축&gt; 지원 공고" in detail.text
             assert "<b>[새 공고] 2026 스마트공장 &amp;lt;구축&amp;gt; 지원 공고</b>" not in detail.text
             assert "2026년 12월 20일(일) 18:00" in detail.text
+            assert str(escape(KAKAO_UNSUBSCRIBE_HINT)) in detail.text, "the preview shows what the Kakao channel sends"
             published = await client.post(made.headers["location"] + "/publish", data={"csrf_token": token})
             assert published.status_code == 303
             after = await client.get(published.headers["location"])
@@ -219,3 +223,74 @@ async def test_company_search_fragment_takes_odd_input(settings: Settings) -> No
             await _login(client)
             odd = await client.get("/console/companies/options", params={"company_name": "정밀\x00공업"})
             assert odd.status_code == 200 and "새 기업으로 등록됩니다" in odd.text
+
+
+async def test_consultation_form_checks_eligibility_and_adds_the_eligible_programs(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        async with client_for(app) as client:
+            await _login(client)
+            page = await client.get("/console/consultations/new")
+            token = _csrf(page.text)
+            assert 'for="e_sigungu"' in page.text and 'id="eligibility-result"' in page.text
+            no_csrf = await client.post("/console/eligibility", data={"e_sigungu": "김포시"})
+            assert no_csrf.status_code == 403
+            facts = {
+                "csrf_token": token,
+                "e_sigungu": "김포시",
+                "e_is_manufacturer": "yes",
+                "e_employees": "6",
+                "e_representative_industry": "해당 없음",
+            }
+            checked = await client.post("/console/eligibility", data=facts)
+            assert checked.status_code == 200, checked.text
+            expected = evaluate(
+                CompanyFacts(sigungu="김포시", is_manufacturer=True, employees=6, representative_industry="해당 없음")
+            )
+            eligible = expected.by_outcome["신청 가능"]
+            assert eligible, "a small Gimpo manufacturer can apply to something"
+            for outcome in ("신청 가능", "확인 필요", "불가"):
+                assert f"{outcome} ({len(expected.by_outcome[outcome])})" in checked.text
+            first = expected.result(eligible[0])
+            assert first is not None and str(escape(first.reasons[0].text)) in checked.text
+            hidden = re.findall(r'name="eligible" value="([^"]+)"', checked.text)
+            assert hidden and set(hidden) <= set(eligible)
+            added = await client.post(
+                "/console/eligibility/discussed",
+                data={"csrf_token": token, "program_ids": ["certification"], "eligible": hidden},
+            )
+            chosen = set(re.findall(r'<option value="([^"]+)" selected', added.text))
+            assert chosen == {"certification", *hidden}
+            odd = await client.post("/console/eligibility", data={**facts, "e_representative_industry": "반도체"})
+            assert odd.status_code == 422 and 'role="alert"' in odd.text
+            odd = await client.post("/console/eligibility", data={**facts, "e_employees": "많음"})
+            assert odd.status_code == 422
+
+
+async def test_choosing_a_registered_company_prefills_the_eligibility_facts(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        async with client_for(app) as client:
+            await _login(client)
+            page = await client.get("/console/consultations/new")
+            token = _csrf(page.text)
+            made = await client.post(
+                "/console/consultations/new",
+                data={
+                    "csrf_token": token,
+                    "company_name": "김포정밀",
+                    "industry": "전기자동차",
+                    "employees": "12",
+                    "location": "김포시 양촌읍",
+                    "occurred_at": "2026-11-16T10:30",
+                    "channel": "현장데스크",
+                    "status": "신규",
+                    "categories": "지원사업",
+                },
+            )
+            assert made.status_code == 303, made.text
+            options = await client.get("/console/companies/options", params={"company_name": "김포정밀"})
+            assert 'id="eligibility-facts" hx-swap-oob="true"' in options.text
+            assert 'name="e_sigungu" maxlength="40" placeholder="예: 김포시" value="김포시"' in options.text
+            assert 'value="양촌읍"' in options.text and 'value="12"' in options.text
+            assert "<option selected>전기자동차</option>" in options.text

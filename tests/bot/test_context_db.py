@@ -56,3 +56,16 @@ async def test_the_container_uses_the_db_store_when_configured(settings, clock) 
         await first.close()
         await second.close()
     assert "25백만원 (2,500만원)" in reply.texts[0]
+
+
+async def test_two_saves_of_a_new_user_at_once_do_not_collide(db, clock) -> None:
+    import asyncio
+
+    store = DbContextStore(db, clock, ttl_s=60)
+    states = []
+    for company in ("가", "나", "다", "라"):
+        state = UserState()
+        state.start_flow("handoff", company=company)
+        states.append(state)
+    await asyncio.gather(*(store.save("kakao", "u1", state) for state in states))
+    assert (await store.load("kakao", "u1")).slots["company"] in {"가", "나", "다", "라"}

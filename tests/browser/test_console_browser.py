@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -115,11 +116,29 @@ async def test_staff_logs_a_consultation_sees_a_handoff_and_exports(browser: Bro
     await company.press_sequentially("한빛전장")
     await expect(page.locator("#company-hint")).to_contain_text("새 기업으로 등록됩니다")
     await page.get_by_label("사업자등록번호").fill("124-81-00998")
-    await page.get_by_label("업종").select_option("전기자동차")
+    await page.get_by_label("업종", exact=True).select_option("전기자동차")
     await page.get_by_label("소재지 (읍면동)").fill("김포시 대곶면")
     await page.get_by_label("금융").check()
     await page.get_by_label("수출").check()
     await page.get_by_label("상담 내용").fill("전기차 부품 수출 자금 문의.\n다음 주 서류 안내 예정")
+    # The eligibility check, by keyboard: facts in, grouped result, 신청 가능 into 논의한 지원사업.
+    await page.get_by_label("시·군·구").fill("김포시")
+    await page.get_by_label("읍·면·동").fill("대곶면")
+    await page.get_by_label("상시근로자 수").fill("6")
+    await page.get_by_label("제조업 여부").select_option(label="예")
+    await page.get_by_label("5대 대표산업").select_option("전기자동차")
+    await page.get_by_role("button", name="지원 가능 사업 확인").focus()
+    await page.keyboard.press("Enter")
+    result = page.locator("#eligibility-result")
+    await expect(result.get_by_role("heading", name=re.compile(r"^신청 가능 \([1-9]"))).to_be_visible()
+    await expect(result.get_by_role("heading", name=re.compile(r"^불가 \("))).to_be_visible()
+    eligible = await result.locator('input[name="eligible"]').evaluate_all("els => els.map(e => e.value)")
+    assert eligible
+    await page.get_by_role("button", name="신청 가능 사업을 ‘논의한 지원사업’에 추가").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#program_ids option:checked")).to_have_count(len(eligible))
+    chosen = await page.locator("#program_ids").evaluate("s => [...s.selectedOptions].map(o => o.value)")
+    assert sorted(chosen) == sorted(eligible)
     await shot(page, "02-new-consultation")
     await page.get_by_role("button", name="저장").click()
     await expect(page.get_by_role("status")).to_contain_text("상담 기록을 저장했습니다")
