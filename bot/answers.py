@@ -6,6 +6,7 @@ Every text ends with its source line; numbers are only ever copied from KB field
 
 from __future__ import annotations
 
+from core.text import compact
 from knowledge_base import money
 from knowledge_base.schema import Budget, CommonRules, Organization, Program, Source, StatTable, Team
 from knowledge_base.store import KnowledgeBase
@@ -236,6 +237,16 @@ def organization(org: Organization, kb: KnowledgeBase) -> str:
         f"· 주소: {org.address}",
         cite(org.source),
     )
+
+
+def total_budget(table: StatTable) -> str | None:
+    """The 총 계 row of a budget table: '2022년 추진사업 총괄 (예산): 총 8,147백만원 (...)'."""
+    for row in table.rows:
+        if compact(row.label) == "총계":
+            amount = next((v for v in reversed(row.values) if isinstance(v, int | float)), None)
+            if amount is not None:
+                return join_lines(f"{table.title}: 총 {money.with_spoken(amount)}", cite(table.source))
+    return None
 
 
 def _cell(value: object) -> str:

@@ -22,7 +22,7 @@ from bot.reply import Button, Card, Message, QuickReply, Reply
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 from core.text import compact, normalize_utterance
-from knowledge_base.schema import INDUSTRIES, Program, Source, Team
+from knowledge_base.schema import INDUSTRIES, TOPICS, Program, Source, Team
 from knowledge_base.store import KnowledgeBase
 from nlu.types import INTENTS, Entity, NluBackend, NluResult
 
@@ -36,6 +36,15 @@ MORE_WORDS = frozenset({"더보기", "더볼래", "다음", "더"})
 LIST_WORDS = ("뭐있", "뭐가있", "무슨", "어떤", "목록", "종류", "리스트", "전체", "모든", "뭐뭐")
 # Words that move a question about a program to its 2021 results (출범 이후 주요성과).
 PAST_WORDS = ("2021", "작년", "지난해", "21년", "실적", "성과")
+# A budget question about the agency as a whole, never about the program in context.
+AGENCY_BUDGET_WORDS = ("진흥원", "전체예산", "총예산", "올해예산", "전체사업예산")
+TOTAL_BUDGET_TABLE = "programs_2022_budget"
+# "X 지원사업": X names a program unless it is one of these words about programs in general.
+PROGRAM_PHRASE = re.compile(r"(?:[가-힣A-Za-z0-9]+\s+)?([가-힣A-Za-z0-9]{2,})\s*지원\s*사업")
+GENERIC_PROGRAM_WORDS = frozenset({
+    "무슨", "어떤", "다른", "그런", "이런", "관련", "전체", "모든", "어느", "우리", "요즘", "올해", "새로운", "신규",
+    "김포시", "김포", "진흥원", "기업", "중소기업", "정부", "받을", "있는", "받을수있는", "해당", "해당되는", "추천",
+})  # fmt: skip
 PAGE_SIZE = 5
 # What "지원사업 뭐 있어요" lists, in this order: the agency's own programs, then the national and
 # provincial projects it runs, then the support infrastructure.
@@ -52,6 +61,12 @@ MAIN_PROGRAMS = (
 HANDOFF_FLOW = "handoff"
 SUBSCRIBE_EMAIL_FLOW = "subscribe_email"
 ALL_TOPICS = "전체"
+# Words of a subscribe request itself, never a topic answer.
+SUBSCRIBE_FILLER = frozenset({"알림", "알림신청", "신청", "구독"})
+# A question about a program, even right after the topic question, is not a topic choice.
+PROGRAM_QUESTION_WORDS = (
+    "예산", "얼마", "일정", "언제", "대상", "누가", "연락", "전화", "담당", "지원내용", "뭐", "어디",
+)  # fmt: skip
 
 _PHONE = re.compile(r"0\d{1,2}-\d{3,4}-\d{4}")
 _EMAIL = re.compile(r"[^@\s<>()\[\],;:'\"]+@[^@\s<>()\[\],;:'\"]+\.[A-Za-z]{2,}")
@@ -114,6 +129,7 @@ class Dialogue:
         self._parsed: dict[str, NluResult] = {}
         # The KB never changes while the process runs: texts are built once per (intent, program).
         self._text = lru_cache(maxsize=4096)(self._build_text)
+        self._vocabulary: str | None = None
         self.desk_team = self._desk_team()
 
     # ------------------------------------------------------------------ entry point
@@ -149,6 +165,21 @@ class Dialogue:
                 state.end_flow()
         if not text:
             return self.welcome()
+        if not named and "예산" in key and any(word in key for word in AGENCY_BUDGET_WORDS):
+            total = self.total_budget()
+            if total is not None:
+                state.last_intent = "statistics"
+                return total
+        if state.last_intent == "subscribe" and "intent" not in extra and nlu.intent != "unsubscribe":
+            # The topic question was answered by typing instead of tapping a quick reply.
+            typed = self._typed_topic(key, nlu, named)
+            if typed:
+                turn.message = replace(message, extra={**extra, "topic": typed})
+                return await self._subscribe(turn)
+        unknown = None if named else self._unknown_program(text)
+        if unknown:
+            state.last_intent = "out_of_scope"
+            return self.no_such_program(unknown)
 
         intent = nlu.intent
         if nlu.confidence < self.settings.nlu_confidence_threshold:
@@ -205,6 +236,23 @@ class Dialogue:
         if any(word in key for word in PAST_WORDS) and f"result_2021_{chosen}" in self.kb.programs:
             return f"result_2021_{chosen}"
         return chosen
+
+    def _unknown_program(self, text: str) -> str | None:
+        """'수출 바우처 지원사업' when no program of the KB carries that word: the phrase, else None."""
+        match = PROGRAM_PHRASE.search(text)
+        if match is None or match.group(1) in GENERIC_PROGRAM_WORDS:
+            return None
+        if compact(match.group(1)) in self._program_vocabulary():
+            return None
+        return match.group(0)
+
+    def _program_vocabulary(self) -> str:
+        if self._vocabulary is None:
+            self._vocabulary = "|".join(
+                compact(" ".join([p.name, p.short_name or "", p.summary, *p.support, *p.target, *p.details]))
+                for p in self.kb.programs.values()
+            )
+        return self._vocabulary
 
     # ------------------------------------------------------------------ shared replies
     def _build_text(self, intent: str, program_id: str | None) -> str:
@@ -308,6 +356,37 @@ class Dialogue:
             answers.cite(self.desk_team.source) if self.desk_team else "",
         )
         return Reply(texts=(text,), quick_replies=self.person_quick_replies(), handoff=True, intent="out_of_scope")
+
+    def total_budget(self) -> Reply | None:
+        table = self.kb.tables.get(TOTAL_BUDGET_TABLE)
+        if table is None:
+            return None
+        text = answers.total_budget(table)
+        if text is None:
+            return None
+        return Reply(
+            texts=(text,),
+            quick_replies=(
+                QuickReply("사업별 예산", table.title, {"intent": "statistics", "table": table.id}),
+                *self.main_program_quick_replies("program_budget"),
+            ),
+            sources=(table.source.cite(),),
+            intent="statistics",
+        )
+
+    def no_such_program(self, phrase: str) -> Reply:
+        text = answers.join_lines(
+            f"'{phrase}'은(는) 김포산업진흥원 2022년 주요업무계획에 없는 사업이에요.",
+            "계획에 있는 지원사업 목록을 보시거나, 현장데스크에서 다른 기관의 사업도 상담받으실 수 있어요.",
+        )
+        return Reply(
+            texts=(text,),
+            quick_replies=(
+                QuickReply("지원사업 목록", "지원사업 목록", {"action": "more", "page": "0"}),
+                *self.person_quick_replies(),
+            ),
+            intent="out_of_scope",
+        )
 
     def ask_which_program(self, intent: str) -> Reply:
         return Reply(
@@ -433,7 +512,7 @@ class Dialogue:
                 answers.cite(channel.source) if channel else "",
             )
             return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
-        topic = (turn.message.extra or {}).get("topic") or _topic_named(turn.nlu)
+        topic = (turn.message.extra or {}).get("topic") or _topic_named(turn.nlu) or self._program_topic(turn.named)
         by_email = turn.message.channel in EMAIL_CHANNELS
         if topic and by_email:
             turn.state.start_flow(SUBSCRIBE_EMAIL_FLOW, topics=[topic])
@@ -443,6 +522,8 @@ class Dialogue:
                 intent="subscribe",
             )
         if topic:
+            # Answered: a later message naming a topic is a new question, not this choice.
+            turn.state.last_intent = None
             topics = [topic]
             result = await self.subscriptions.subscribe(turn.message, topics, consent=True)
             text = result.message or (
@@ -471,6 +552,22 @@ class Dialogue:
             quick_replies=quick,
             intent="subscribe",
         )
+
+    def _program_topic(self, program_id: str | None, industries_only: bool = True) -> str | None:
+        """'전기차 알림': the industry of the program named (the alert topics are its KB topics)."""
+        program = self.kb.programs.get(program_id) if program_id else None
+        if program is None:
+            return None
+        topics = [t for t in program.topics if t in INDUSTRIES] or ([] if industries_only else program.topics)
+        return topics[0] if topics else None
+
+    def _typed_topic(self, key: str, nlu: NluResult, named: str | None) -> str | None:
+        if key in SUBSCRIBE_FILLER or any(word in key for word in PROGRAM_QUESTION_WORDS):
+            return None
+        spelled = next(
+            (t for t in sorted(TOPICS, key=len, reverse=True) if t in key and t not in SUBSCRIBE_FILLER), None
+        )
+        return _topic_named(nlu) or spelled or self._program_topic(named, industries_only=False)
 
     async def _unsubscribe(self, turn: Turn) -> Reply:
         if self.subscriptions is None:
