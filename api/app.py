@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -23,10 +26,13 @@ from api.routers import (
     webchat,
 )
 from core.privacy import configure_logging
+from core.secrets import session_secret
 from core.settings import Settings, get_settings
 from desk.errors import DeskError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Swagger UI's JS/CSS from the installed package, so /docs works without the CDN (offline desks).
+DOCS_ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -50,11 +56,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version="0.1.0",
         description="김포산업진흥원 현장데스크 챗봇 · 기업지원사업알리미 · 상담 기록",
         lifespan=lifespan,
+        docs_url=None,
     )
     # Console sessions: a signed cookie (itsdangerous) holding the staff id and CSRF token.
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret_key.get_secret_value(),
+        secret_key=session_secret(settings),
         session_cookie="gopa_console",
         max_age=settings.session_max_age_s,
         same_site="lax",
@@ -74,4 +81,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(notifier_api.public_router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+        )
+
     return app

@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 64 * 1024
-    secret_key: SecretStr = SecretStr("dev-only-change-me")
+    # Signs the console and web chat cookies; unset: a random key kept in var_dir/secret_key.
+    secret_key: SecretStr | None = None
     log_level: str = "INFO"
     access_log: bool = True  # uvicorn's per-request log line; off for benchmarks
 

@@ -20,6 +20,7 @@ from api.body import BodyError, read_json_body
 from api.container import Services
 from bot.render.web import render_web
 from bot.reply import Message
+from core.secrets import session_secret
 from core.settings import Settings
 from core.text import MAX_UTTERANCE_CHARS
 from knowledge_base.schema import PLAN_DOCUMENT
@@ -56,7 +57,7 @@ class ChatRequest(BaseModel):
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt="gopa-webchat-session")
+    return URLSafeTimedSerializer(session_secret(settings), salt="gopa-webchat-session")
 
 
 def _session_id(request: Request, settings: Settings) -> str | None:
