@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 
 import typer
 
@@ -48,7 +49,12 @@ def serve(
 EXIT_WORDS = frozenset({"종료", "exit", "quit"})
 
 
-async def _conversation(questions: list[str] | None) -> None:
+def _user_key(session: str | None) -> str:
+    """A fresh dialogue user per run, so a new run never resumes an old flow; a named session may."""
+    return f"cli-session-{session}" if session else f"cli-{uuid.uuid4().hex}"
+
+
+async def _conversation(questions: list[str] | None, user_key: str) -> None:
     """Answer the given questions, or read stdin lines until EOF or 종료 (works when piped)."""
     from api.container import build_services
     from bot.render.text import render
@@ -78,7 +84,7 @@ async def _conversation(questions: list[str] | None) -> None:
             if text.isdigit() and 0 < int(text) <= len(quick):
                 picked = quick[int(text) - 1]
                 text, extra = picked.message, picked.extra
-            reply = await services.dialogue.respond(Message(channel="cli", user_key="cli", text=text, extra=extra))
+            reply = await services.dialogue.respond(Message(channel="cli", user_key=user_key, text=text, extra=extra))
             quick = reply.quick_replies
             typer.echo(render(reply))
             if questions is None:
@@ -90,13 +96,15 @@ async def _conversation(questions: list[str] | None) -> None:
 @app.command()
 def ask(question: str = typer.Argument(..., help="질문 (예: 시험분석비 지원사업 예산이 얼마예요?)")) -> None:
     """Answer one question and print the reply (text, cards, quick replies)."""
-    asyncio.run(_conversation([question]))
+    asyncio.run(_conversation([question], _user_key(None)))
 
 
 @app.command()
-def chat() -> None:
+def chat(
+    session: str = typer.Option(None, help="이 이름의 대화를 이어서 (없으면 매번 새 대화)"),
+) -> None:
     """Chat in the terminal; reads lines from stdin until EOF or '종료'."""
-    asyncio.run(_conversation(None))
+    asyncio.run(_conversation(None, _user_key(session)))
 
 
 def main() -> None:
