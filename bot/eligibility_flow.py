@@ -39,6 +39,9 @@ HANDOFF_FLOW = "handoff"  # the dialogue's hand-off form (bot.dialogue.HandoffFl
 # The facts the flow asks for, in this order; the others (중소기업, 중기부 선정, 컨소시엄) are
 # offered as quick replies on the result, because most companies answer them only when asked.
 ASK_ORDER = ("in_gimpo", "is_manufacturer", "small_workforce", "representative_industry", "prior_ev_2021")
+# Asked too, after ASK_ORDER, when the user asked about particular programs that need them: the
+# result then never says "확인 필요" for a fact nobody asked for.
+FOCUS_ASK_ORDER = ("is_sme", "mss_smart_factory_selected", "consortium")
 OUTCOME_MARK = {"신청 가능": "✅", "확인 필요": "❓", "불가": "❌"}
 WHY_PREFIX = "판정 근거:"
 # Intents that mean "I am asking something else now" when an answer carries no fact.
@@ -69,6 +72,18 @@ QUESTIONS: dict[str, tuple[str, tuple[QuickReply, ...]]] = {
     "prior_ev_2021": (
         "2021년 「전기자동차 부품생산 가능화 지원사업」에 참여하셨나요?",
         (QuickReply("네, 참여했어요", "네, 참여했어요"), QuickReply("아니요", "아니요"), DONT_KNOW),
+    ),
+    "is_sme": (
+        "중소기업인가요?",
+        (QuickReply("네, 중소기업이에요", "네"), QuickReply("아니요", "아니요"), DONT_KNOW),
+    ),
+    "mss_smart_factory_selected": (
+        "중기부 스마트공장 보급·확산사업에 선정되셨나요?",
+        (QuickReply("네, 선정됐어요", "네, 선정됐어요"), QuickReply("아니요", "아니요"), DONT_KNOW),
+    ),
+    "consortium": (
+        "기업간 컨소시엄을 구성하셨나요?",
+        (QuickReply("네, 구성했어요", "네"), QuickReply("아니요", "아니요"), DONT_KNOW),
     ),
 }
 # Quick replies that supply a fact the flow does not ask for, offered when it would settle a result.
@@ -333,7 +348,7 @@ def next_question(rules: EligibilityRules, values: dict[str, Any], declined: set
         for p in candidates(rules, values)
         if (not focus or p.program in focus) and not any(f in declined and values.get(f) is None for f in p.facts())
     ]
-    for fact in ASK_ORDER:
+    for fact in (*ASK_ORDER, *(FOCUS_ASK_ORDER if focus else ())):
         if values.get(fact) is None and fact not in declined and any(fact in p.facts() for p in open_programs):
             return fact
     return None
