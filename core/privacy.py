@@ -66,10 +66,17 @@ class SecretRedactingFilter(logging.Filter):
 
 
 def redact_in_logs(secret: str, placeholder: str = "<secret>", loggers: tuple[str, ...] = ("httpx",)) -> None:
-    """Keep `secret` out of what the named loggers emit; safe to call more than once."""
+    """Keep `secret` out of what the named loggers and their existing children emit; safe to call
+    more than once. Children count because a logger's filters never see its children's records."""
     if not secret:
         return
-    for name in loggers:
+    names = set(loggers)
+    names.update(
+        existing
+        for existing in list(logging.Logger.manager.loggerDict)
+        if any(existing.startswith(f"{name}.") for name in loggers)
+    )
+    for name in sorted(names):
         logger = logging.getLogger(name)
         if not any(isinstance(f, SecretRedactingFilter) and f.secret == secret for f in logger.filters):
             logger.addFilter(SecretRedactingFilter(secret, placeholder))
