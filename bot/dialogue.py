@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from bot import answers
 from bot.context import ContextStore, UserState
-from bot.eligibility_flow import EligibilityFlow
+from bot.eligibility_flow import WHY_PREFIX, EligibilityFlow
 from bot.flows import FlowRegistry, Turn
 from bot.ports import EMAIL_CHANNELS, HandoffPort, HandoffRequest, SubscriptionPort
 from bot.reply import Button, Card, Message, QuickReply, Reply
@@ -165,6 +165,8 @@ class Dialogue:
                 state.end_flow()
         if not text:
             return self.welcome()
+        if text.startswith(WHY_PREFIX):
+            return self.stale_why()
         if not named and "예산" in key and any(word in key for word in AGENCY_BUDGET_WORDS):
             total = self.total_budget()
             if total is not None:
@@ -372,6 +374,17 @@ class Dialogue:
             ),
             sources=(table.source.cite(),),
             intent="statistics",
+        )
+
+    def stale_why(self) -> Reply:
+        """A '근거 보기' button of an eligibility result after the check ended: its answers are gone."""
+        return Reply(
+            texts=("그 자격 확인 결과가 지났어요. 판정 근거를 보시려면 자격 확인을 다시 해 주세요.",),
+            quick_replies=(
+                QuickReply("자격 다시 확인", "우리 회사가 받을 수 있는 지원사업 확인", {"intent": "eligibility"}),
+                *self.person_quick_replies(),
+            ),
+            intent="eligibility",
         )
 
     def no_such_program(self, phrase: str) -> Reply:
