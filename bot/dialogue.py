@@ -17,7 +17,7 @@ from bot import answers
 from bot.context import ContextStore, UserState
 from bot.eligibility_flow import WHY_PREFIX, EligibilityFlow
 from bot.flows import FlowRegistry, Turn
-from bot.ports import EMAIL_CHANNELS, HandoffPort, HandoffRequest, SubscriptionPort
+from bot.ports import EMAIL_CHANNELS, EMAIL_IN_TEXT, HandoffPort, HandoffRequest, SubscriptionPort
 from bot.reply import Button, Card, Message, QuickReply, Reply
 from core.clock import Clock, SystemClock
 from core.settings import Settings
@@ -69,7 +69,6 @@ PROGRAM_QUESTION_WORDS = (
 )  # fmt: skip
 
 _PHONE = re.compile(r"0\d{1,2}-\d{3,4}-\d{4}")
-_EMAIL = re.compile(r"[^@\s<>()\[\],;:'\"]+@[^@\s<>()\[\],;:'\"]+\.[A-Za-z]{2,}")
 CONSENT_WORDS = frozenset({"동의", "동의합니다", "동의해요", "네", "예"})
 
 Handler = Callable[[Turn], Awaitable[Reply]]
@@ -746,7 +745,7 @@ class SubscribeEmailFlow:
         text = turn.message.text.strip()
         cancel = (QuickReply("취소", "취소", {"action": "restart"}),)
         if "email" not in slots:
-            found = _EMAIL.search(text)
+            found = EMAIL_IN_TEXT.search(text)
             if found is None:
                 if "@" not in text:
                     return None  # another question: the flow ends and it is answered as usual

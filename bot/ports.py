@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,6 +13,8 @@ from bot.reply import Message, Reply
 
 # Channels with no address of their own to push alerts to: their users subscribe an e-mail address.
 EMAIL_CHANNELS = frozenset({"web", "cli"})
+# An e-mail address inside what a user typed (a hand-off contact, an alert address).
+EMAIL_IN_TEXT = re.compile(r"[^@\s<>()\[\],;:'\"]+@[^@\s<>()\[\],;:'\"]+\.[A-Za-z]{2,}")
 
 
 @dataclass(frozen=True)

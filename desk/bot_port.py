@@ -7,9 +7,8 @@ contact and topic stored, so the contact is kept; without that call nothing is s
 from __future__ import annotations
 
 import hashlib
-import re
 
-from bot.ports import HandoffPort, HandoffRequest
+from bot.ports import EMAIL_IN_TEXT, HandoffPort, HandoffRequest
 from core.text import clean_display
 from desk.models import CATEGORIES, INDUSTRIES
 from desk.schemas import CompanyCreate, ConsultationCreate, IntentCreate, safe_text
@@ -26,9 +25,6 @@ def reference(kind: str, record_id: int) -> str:
     return f"{kind} {record_id}"
 
 
-_EMAIL = re.compile(r"[^@\s<>()\[\],;:'\"]+@[^@\s<>()\[\],;:'\"]+\.[A-Za-z]{2,}")
-
-
 class DeskHandoffPort(HandoffPort):
     def __init__(self, desk: DeskService) -> None:
         self.desk = desk
@@ -38,7 +34,7 @@ class DeskHandoffPort(HandoffPort):
         name = clean_display(safe_text(request.company_name))[:100] or "(기업명 미기재)"
         contact = clean_display(safe_text(request.contact))[:100]
         phone = normalize_phone(contact)
-        email = _EMAIL.search(contact)
+        email = EMAIL_IN_TEXT.search(contact)
         company = await self.desk.find_company_by_name(name)
         if company is None:
             # The dialogue calls this only after the user agreed ('동의'): the contact is kept with consent.
