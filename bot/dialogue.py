@@ -59,6 +59,7 @@ MAIN_PROGRAMS = (
     "smart_factory",
 )
 HANDOFF_FLOW = "handoff"
+DESK_PROGRAM = "field_desk"  # the 기업지원 현장데스크 service staff answer hand-offs from
 SUBSCRIBE_EMAIL_FLOW = "subscribe_email"
 ALL_TOPICS = "전체"
 # Words of a subscribe request itself, never a topic answer.
@@ -276,7 +277,7 @@ class Dialogue:
     def _desk_team(self) -> Team | None:
         """The line offered with '현장데스크 상담': the desk's own team when the KB names one, else
         the team running most of the applicable programs (the plan names no team for the desk)."""
-        desk = self.kb.programs.get("field_desk")
+        desk = self.kb.programs.get(DESK_PROGRAM)
         if desk is not None and (team := self.kb.team_of(desk)) is not None:
             return team
         counts = Counter(p.team for p in self.kb.applicable_programs() if p.team in self.kb.teams)
@@ -604,7 +605,7 @@ class Dialogue:
         return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="unsubscribe")
 
     async def _handoff(self, turn: Turn) -> Reply:
-        desk = self.kb.programs.get("field_desk")
+        desk = self.kb.programs.get(DESK_PROGRAM)
         phone = self.desk_phone()
         intro = answers.join_lines(
             f"[{desk.name}] {desk.summary}" if desk else "",
@@ -682,7 +683,9 @@ class HandoffFlow:
         if "topic" not in slots:
             slots["topic"] = answer[:500]
             named = [value for value in turn.nlu.values("program") if value in dialogue.kb.programs]
-            slots["programs"] = list(dict.fromkeys([*named, *([slots["program"]] if slots.get("program") else [])]))
+            # The desk itself is where the request goes, not a program discussed ("현장데스크 상담 신청").
+            found = [*named, *([slots["program"]] if slots.get("program") else [])]
+            slots["programs"] = [pid for pid in dict.fromkeys(found) if pid != DESK_PROGRAM]
             return Reply(
                 texts=(
                     "상담을 위해 회사 이름, 연락처, 상담 내용을 진흥원이 보관하고 담당자가 연락드리는 데 씁니다. "

@@ -51,7 +51,7 @@ async def test_trial_handoff_keeps_what_the_user_said(real) -> None:
     assert company.contact_email == "hong@yangchon.kr"
     assert company.location and "양촌읍" in company.location
     assert company.employees == 6 and company.industry is not None
-    assert "compressor_replacement" in consultation.program_ids
+    assert consultation.program_ids == ["compressor_replacement"], consultation.program_ids
     assert consultation.categories == ["지원사업"]
     shown = f"상담 {consultation.id}"
     assert shown in texts(done)
