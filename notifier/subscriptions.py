@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
@@ -114,6 +115,16 @@ class SubscriptionService:
         wanted = clean_topics(topics)
         if not wanted:
             raise SubscriptionError("관심 분야를 하나 이상 골라 주세요.")
+        try:
+            return await self._subscribe(channel, address, wanted, night_consent, alt_address)
+        except IntegrityError:
+            # Another request of the same user inserted the row between our look-up and insert
+            # (Kakao delivers quick taps together): the second try finds and updates that row.
+            return await self._subscribe(channel, address, wanted, night_consent, alt_address)
+
+    async def _subscribe(
+        self, channel: str, address: str, wanted: list[str], night_consent: bool, alt_address: str | None
+    ) -> SubscriptionView:
         now = self.clock.now()
         async with self.db.session() as session:
             sub = await self._find(session, channel, address)

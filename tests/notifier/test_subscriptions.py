@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -7,7 +8,7 @@ from bot.reply import Message
 from core.clock import FixedClock
 from core.db import Database
 from notifier.bot_port import NotifierSubscriptionPort
-from notifier.models import SubscriberTopic
+from notifier.models import Subscriber, SubscriberTopic
 from notifier.subscriptions import SubscriptionError, SubscriptionService
 
 pytestmark = pytest.mark.db
@@ -53,3 +54,16 @@ async def test_bot_port_maps_kakao_and_telegram_users(service: SubscriptionServi
     assert (await port.unsubscribe(kakao)).ok is False
     web = Message(channel="web", user_key="s", text="알림 신청")
     assert (await port.subscribe(web, ["스마트물류"], consent=True)).ok is False
+
+
+async def test_the_same_user_subscribing_twice_at_once_gets_one_row(service: SubscriptionService, db: Database) -> None:
+    # Kakao can deliver two taps of one user together; both used to try the INSERT (seen in the
+    # Kakao benchmark as UNIQUE constraint failures answered with "try again").
+    views = await asyncio.gather(
+        *(service.subscribe("kakao", "same-user", [topic], consent=True) for topic in ("소공인", "인증", "스마트물류"))
+    )
+    assert all(view.active for view in views)
+    async with db.session() as session:
+        rows = (await session.execute(select(Subscriber).where(Subscriber.address == "same-user"))).scalars().all()
+    assert len(rows) == 1 and rows[0].active
+    assert set(rows[0].topics) <= {"소공인", "인증", "스마트물류"} and rows[0].topics
