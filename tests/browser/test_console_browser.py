@@ -9,34 +9,19 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from openpyxl import load_workbook
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-from api.app import create_app
 from api.container import Services, build_services
 from core.settings import Settings
+from tests.browser.conftest import SCREENSHOTS
 from tests.desk.helpers import STAFF_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.usefixtures("db")]
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 @pytest.fixture
@@ -45,40 +30,6 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     await services.desk.create_staff("desk1", "현장데스크 담당", STAFF_PASSWORD)
     yield services
     await services.close()
-
-
-@pytest.fixture
-async def base_url(settings: Settings, services: Services) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, services), log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-
-
-@pytest.fixture
-def chromium() -> Path:
-    # A missing browser fails the run: a skipped browser test would hide a broken console.
-    assert CHROMIUM.exists(), "Debian's chromium is missing: scripts/provision/chromium.sh installs it"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def shot(page: Page, name: str) -> None:
