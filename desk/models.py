@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UtcDateTime
+from desk.schemas import Category, Channel, ConsultationStatus, Industry, IntentSource, IntentStatus
 
 ROLES = ("staff", "admin")
-CHANNELS = ("현장데스크", "전화", "방문", "챗봇", "화상")
-CATEGORIES = ("금융", "수출", "스마트공장", "생산공정", "지원사업", "기타")
-CONSULTATION_STATUSES = ("신규", "진행", "완료")
-INTENT_STATUSES = ("관심", "신청예정", "신청완료", "선정", "미선정")
-INTENT_SOURCES = ("staff", "bot")
-# The five 대표산업 of the agency's plan come first; the rest are the usual broad sectors.
-INDUSTRIES = (
-    "전기자동차",
-    "첨단소재부품",
-    "지능형기계",
-    "스마트물류",
-    "관광레저",
-    "제조업(기타)",
-    "도소매업",
-    "서비스업",
-    "정보통신업",
-    "건설업",
-    "기타",
-)
+# The vocabularies are the API's Literal types (desk.schemas), so the two can never drift apart.
+CHANNELS = get_args(Channel)
+CATEGORIES = get_args(Category)
+CONSULTATION_STATUSES = get_args(ConsultationStatus)
+INTENT_STATUSES = get_args(IntentStatus)
+INTENT_SOURCES = get_args(IntentSource)
+INDUSTRIES = get_args(Industry)
 
 
 class StaffUser(Base):

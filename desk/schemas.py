@@ -17,6 +17,7 @@ Category = Literal["금융", "수출", "스마트공장", "생산공정", "지�
 ConsultationStatus = Literal["신규", "진행", "완료"]
 IntentStatus = Literal["관심", "신청예정", "신청완료", "선정", "미선정"]
 IntentSource = Literal["staff", "bot"]
+# The five 대표산업 of the agency's plan come first; the rest are the usual broad sectors.
 Industry = Literal[
     "전기자동차",
     "첨단소재부품",
