@@ -46,7 +46,6 @@ class Services:
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
     nlu: NluBackend | None = None  # the dialogue's NLU, closed with the services (Rasa's HTTP client)
-    context: ContextStore | None = None  # the dialogue's state store; pending flow states are flushed on close
 
     async def start(self) -> None:
         """Start background work (scheduler, delivery workers) the settings ask for."""
@@ -70,9 +69,6 @@ class Services:
             self.telegram = None
 
     async def close(self) -> None:
-        flush = getattr(self.context, "flush", None)
-        if flush is not None:
-            await flush()
         aclose = getattr(self.nlu, "aclose", None)
         if aclose is not None:
             await aclose()
@@ -125,7 +121,6 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         handoff_port=handoff_port,
         dialogue=dialogue,
         nlu=nlu,
-        context=context,
     )
 
 

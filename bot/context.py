@@ -22,7 +22,6 @@ All forget a state `ttl_s` seconds after its last save.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import OrderedDict
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -36,8 +35,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import Clock
 from core.db import Base, Database, UtcDateTime
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -106,7 +103,6 @@ class MemoryContextStore:
             self._states.popitem(last=False)
 
     async def clear(self, channel: str, user_key: str) -> None:
-        self._pending.pop((channel, user_key), None)
         self._states.pop((channel, user_key), None)
 
     def __len__(self) -> int:
@@ -163,31 +159,6 @@ class DbContextStore:
     def _writing(self) -> AbstractAsyncContextManager[object]:
         return self._sqlite_writes or nullcontext()
 
-    async def write_many(self, batch: dict[tuple[str, str], bytes | None]) -> None:
-        """Upsert (bytes) or delete (None) many states in one transaction."""
-        now = self._clock.now()
-        rows = [
-            {"channel": channel, "user_key": user_key, "state": raw.decode(), "updated_at": now}
-            for (channel, user_key), raw in batch.items()
-            if raw is not None
-        ]
-        gone = [key for key, raw in batch.items() if raw is None]
-        insert = postgresql.insert if self._db.engine.dialect.name == "postgresql" else sqlite.insert
-        statement = insert(DialogueStateRow)
-        statement = statement.on_conflict_do_update(
-            index_elements=["channel", "user_key"],
-            set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
-        )
-        async with self._writing(), self._db.engine.begin() as conn:
-            if rows:
-                await conn.execute(statement, rows)
-            for channel, user_key in gone:
-                await conn.execute(
-                    delete(DialogueStateRow).where(
-                        DialogueStateRow.channel == channel, DialogueStateRow.user_key == user_key
-                    )
-                )
-
     async def clear(self, channel: str, user_key: str) -> None:
         async with self._writing(), self._db.session() as session:
             await session.execute(
@@ -218,17 +189,10 @@ class DbContextStore:
 
 
 class HybridContextStore:
-    """Written behind for flow states, memory-only for plain context.
+    """Write-through for flow states, memory-only for plain context.
 
     A state goes to the table when it carries a flow or flow slots, and its row is deleted when it
-    stops carrying one. The write happens right after the turn, off the answer's path: one
-    background task per store writes the latest state of every user changed since its last round
-    in one transaction, so a burst of flow turns costs one commit, not one each (measured: written
-    through, flow turns pushed the Kakao p99 at concurrency 32 from ~60 ms to ~700 ms). What a
-    crash can lose is the last few milliseconds of flow answers, never a delivery or a record;
-    `flush()` (called by `Services.close`) writes what is pending.
-
-    A state this process does not hold is read from the table when the table
+    stops carrying one. A state this process does not hold is read from the table when the table
     has it: the keys of the table's live rows are fetched at most once per `sync_s` seconds (flows
     are few), so a user new to this process costs no query of their own on the Kakao hot path,
     while a restart or another process still continues a flow. Limits: a state this process
@@ -247,9 +211,6 @@ class HybridContextStore:
         self._states: OrderedDict[tuple[str, str], tuple[datetime, bytes, bool]] = OrderedDict()
         self._stored: set[tuple[str, str]] = set()  # keys with a live row, as of `_synced_at`
         self._synced_at: datetime | None = None
-        # The latest state of each user not yet written (None: delete the row), and its writer.
-        self._pending: dict[tuple[str, str], bytes | None] = {}
-        self._writer: asyncio.Task[None] | None = None
 
     async def load(self, channel: str, user_key: str) -> UserState:
         key = (channel, user_key)
@@ -267,37 +228,15 @@ class HybridContextStore:
         entry = self._states.get(key)
         was_stored = entry[2] if entry is not None else key in self._stored
         in_flow = _in_flow(state)
-        raw = state.to_json()
         if in_flow:
-            self._pending[key] = raw
+            await self._table.save(channel, user_key, state)
             self._stored.add(key)
         elif was_stored:
-            self._pending[key] = None
+            await self._table.clear(channel, user_key)
             self._stored.discard(key)
-        self._remember(key, raw, in_flow)
-        if self._pending and (self._writer is None or self._writer.done()):
-            self._writer = asyncio.create_task(self._write_pending())
-
-    async def flush(self) -> None:
-        """Write every pending state now (shutdown, tests)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
-        if self._pending:
-            await self._write_pending()
-
-    async def _write_pending(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, {}
-            try:
-                await self._table.write_many(batch)
-            except Exception:
-                log.exception("dialogue states not written (%d); retried with the next turn", len(batch))
-                for key, raw in batch.items():
-                    self._pending.setdefault(key, raw)
-                return
+        self._remember(key, state.to_json(), in_flow)
 
     async def clear(self, channel: str, user_key: str) -> None:
-        self._pending.pop((channel, user_key), None)
         self._states.pop((channel, user_key), None)
         self._stored.discard((channel, user_key))
         await self._table.clear(channel, user_key)

@@ -41,34 +41,27 @@ async def test_plain_questions_write_nothing_to_the_database(make_dialogue, db, 
 async def test_a_flow_started_by_another_process_is_found_after_the_key_sync(make_dialogue, db, clock) -> None:
     here = HybridContextStore(db, clock, ttl_s=1800, sync_s=1)
     assert await here.load("kakao", "other") == UserState()  # syncs the (empty) key list
-    there_store = HybridContextStore(db, clock, ttl_s=1800)
-    there = make_dialogue(context_store=there_store)
+    there = make_dialogue(context_store=HybridContextStore(db, clock, ttl_s=1800))
     await there.respond(Message("kakao", "u9", "우리 회사도 받을 수 있나요?"))
-    await there_store.flush()
     clock.advance(seconds=1)
     assert (await here.load("kakao", "u9")).flow == "eligibility"
 
 
 async def test_a_flow_state_survives_a_restart_and_ends_with_its_row(make_dialogue, db, clock, statements) -> None:
-    first_store = HybridContextStore(db, clock, ttl_s=1800)
-    first = make_dialogue(context_store=first_store)
+    first = make_dialogue(context_store=HybridContextStore(db, clock, ttl_s=1800))
     await first.respond(Message("kakao", "u1", "우리 회사도 받을 수 있나요?"))
-    await first_store.flush()
     assert writes(statements)  # the eligibility flow went to the table
     stored = await HybridContextStore(db, clock, ttl_s=1800).load("kakao", "u1")
     assert stored.flow == "eligibility"
 
     # A new process on the same database continues the conversation where it was.
-    second_store = HybridContextStore(db, clock, ttl_s=1800)
-    second = make_dialogue(context_store=second_store)
+    second = make_dialogue(context_store=HybridContextStore(db, clock, ttl_s=1800))
     await second.respond(Message("kakao", "u1", "김포 양촌읍"))
-    await second_store.flush()
     after = await HybridContextStore(db, clock, ttl_s=1800).load("kakao", "u1")
     assert after.flow == "eligibility"
     assert after.slots != stored.slots  # the answer was recorded on top of the stored facts
 
     await second.respond(Message("kakao", "u1", "처음으로"))
-    await second_store.flush()
     assert await HybridContextStore(db, clock, ttl_s=1800).load("kakao", "u1") == UserState()
     assert writes(statements)[-1].startswith("DELETE")
 
@@ -78,11 +71,9 @@ async def test_a_flow_state_expires_after_30_idle_minutes(db, clock) -> None:
     state = UserState()
     state.start_flow("handoff", company="김포정밀")
     await store.save("kakao", "u1", state)
-    await store.flush()
     clock.advance(seconds=1799)
     assert (await store.load("kakao", "u1")).slots == {"company": "김포정밀"}
     await store.save("kakao", "u1", state)  # answering keeps it alive
-    await store.flush()
     clock.advance(seconds=1801)
     assert await store.load("kakao", "u1") == UserState()
     assert await HybridContextStore(db, clock, ttl_s=1800).load("kakao", "u1") == UserState()
@@ -106,17 +97,3 @@ async def test_the_container_continues_a_flow_after_a_restart(settings, clock) -
     finally:
         await second.close()
     assert "상담받고 싶으세요" in reply.texts[0]
-
-
-async def test_flow_turns_are_answered_before_their_state_is_written(db, clock, statements) -> None:
-    """The write happens behind the answer, and a burst of turns is one commit."""
-    store = HybridContextStore(db, clock, ttl_s=1800)
-    for n in range(20):
-        state = UserState()
-        state.start_flow("handoff", company=f"회사{n}")
-        await store.save("kakao", f"u{n}", state)
-    assert writes(statements) == []  # nothing written on the answer's path
-    await store.flush()
-    assert len(writes(statements)) <= 2  # one batched upsert (drivers may split it), not 20
-    again = HybridContextStore(db, clock, ttl_s=1800)
-    assert (await again.load("kakao", "u7")).slots == {"company": "회사7"}
