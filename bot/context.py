@@ -26,7 +26,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager, nullcontext, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -130,9 +130,6 @@ class DbContextStore:
         self._db = db
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_s)
-        # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps
-        # of up to 100 ms: queueing this process's writes here keeps the tail latency down.
-        self._sqlite_writes = asyncio.Lock() if db.engine.dialect.name == "sqlite" else None
 
     async def load(self, channel: str, user_key: str) -> UserState:
         # Core statements on a pooled connection: about half the cost of an ORM session per turn.
@@ -158,11 +155,8 @@ class DbContextStore:
             index_elements=["channel", "user_key"],
             set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
         )
-        async with self._writing(), self._db.engine.begin() as conn:
+        async with self._db.writing(), self._db.engine.begin() as conn:
             await conn.execute(statement)
-
-    def _writing(self) -> AbstractAsyncContextManager[object]:
-        return self._sqlite_writes or nullcontext()
 
     async def write_many(self, batch: Mapping[tuple[str, str], tuple[datetime, bytes | None]]) -> None:
         """In one transaction, upsert each (saved at, state) or delete the row where the state is None."""
@@ -178,7 +172,7 @@ class DbContextStore:
             index_elements=["channel", "user_key"],
             set_={"state": statement.excluded.state, "updated_at": statement.excluded.updated_at},
         )
-        async with self._writing(), self._db.engine.begin() as conn:
+        async with self._db.writing(), self._db.engine.begin() as conn:
             if rows:
                 await conn.execute(statement, rows)
             for channel, user_key in gone:
@@ -189,7 +183,7 @@ class DbContextStore:
                 )
 
     async def clear(self, channel: str, user_key: str) -> None:
-        async with self._writing(), self._db.session() as session:
+        async with self._db.writing(), self._db.session() as session:
             await session.execute(
                 delete(DialogueStateRow).where(
                     DialogueStateRow.channel == channel, DialogueStateRow.user_key == user_key

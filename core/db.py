@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,20 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self.sessions = make_sessionmaker(self.engine)
+        self._sqlite_writes = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+
+    def writing(self) -> AbstractAsyncContextManager[object]:
+        """Hold around a write transaction on the answer path: on SQLite, this process's writers
+        queue here in turn. SQLite has one writer at a time, and a connection that finds the lock
+        taken sleeps in steps of up to 100 ms while later arrivals may overtake it, so under load
+        some waited seconds (seen in the Kakao benchmark: alert sign-ups behind the dialogue
+        state writer). On PostgreSQL rows lock themselves: nothing to hold."""
+        return self._sqlite_writes or nullcontext()
+
+    @property
+    def writing_held(self) -> bool:
+        """Whether a writer holds the turn (always False on PostgreSQL)."""
+        return self._sqlite_writes is not None and self._sqlite_writes.locked()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

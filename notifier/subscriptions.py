@@ -126,7 +126,7 @@ class SubscriptionService:
         self, channel: str, address: str, wanted: list[str], night_consent: bool, alt_address: str | None
     ) -> SubscriptionView:
         now = self.clock.now()
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             sub = await self._find(session, channel, address)
             if sub is None:
                 sub = Subscriber(channel=channel, address=address, created_at=now, topics=[])
@@ -148,7 +148,7 @@ class SubscriptionService:
 
     async def set_topics(self, channel: str, address: str, topics: Iterable[str]) -> SubscriptionView:
         wanted = clean_topics(topics)
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             sub = await self._find(session, channel, validate_address(channel, address))
             if sub is None or not sub.active:
                 raise SubscriptionError("알림 신청 내역이 없어요. 먼저 '알림 신청'을 해 주세요.")
@@ -159,7 +159,7 @@ class SubscriptionService:
             return _view(sub)
 
     async def set_night_consent(self, channel: str, address: str, consent: bool) -> SubscriptionView:
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             sub = await self._find(session, channel, validate_address(channel, address))
             if sub is None:
                 raise SubscriptionError("알림 신청 내역이 없어요.")
@@ -170,7 +170,7 @@ class SubscriptionService:
 
     async def unsubscribe(self, channel: str, address: str, reason: str = "본인 해지") -> bool:
         """True when an active subscription was ended."""
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             sub = await self._find(session, channel, validate_address(channel, address))
             if sub is None or not sub.active:
                 return False
@@ -181,7 +181,7 @@ class SubscriptionService:
     async def unsubscribe_by_token(self, token: str) -> SubscriptionView | None:
         if not token or len(token) > 64:
             return None
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             sub = (
                 await session.execute(select(Subscriber).where(Subscriber.unsubscribe_token == token))
             ).scalar_one_or_none()

@@ -128,7 +128,7 @@ class DeliveryWorker:
             .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(limit)
         )
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             if session.bind.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             result = await session.execute(
@@ -354,7 +354,7 @@ class DeliveryWorker:
             shapes.setdefault(tuple(sorted(outcome.values)), []).append(
                 {"b_id": outcome.id, **{f"v_{k}": v for k, v in outcome.values.items()}}
             )
-        async with conn.begin():
+        async with self.db.writing(), conn.begin():
             for columns, params in shapes.items():
                 statement = (
                     update(table)

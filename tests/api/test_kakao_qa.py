@@ -16,6 +16,8 @@ import yaml
 from asgi_lifespan import LifespanManager
 
 from api.app import create_app
+from api.container import Services
+from bot.context import HybridContextStore
 from core.settings import Settings
 from tests.bot.kakao_limits import assert_kakao_limits
 
@@ -25,7 +27,7 @@ pytestmark = pytest.mark.db
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
     settings = Settings(
         var_dir=tmp_path_factory.mktemp("qa-var"),
         database_url=os.environ.get("GOPA_TEST_DATABASE_URL", ""),
@@ -37,7 +39,18 @@ async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[http
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://qa") as http,
     ):
-        yield http
+        yield http, app.state.services
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def client(served: tuple[httpx.AsyncClient, Services]) -> AsyncIterator[httpx.AsyncClient]:
+    http, services = served
+    yield http
+    # The app runs on the module's event loop, which stands still between tests while the next
+    # test's PostgreSQL isolation truncates every table: a round of the dialogue state writer
+    # left half done there would hold its transaction open and the TRUNCATE would wait forever.
+    assert isinstance(services.context, HybridContextStore)
+    await services.context.flush()
 
 
 def visible_text(response: dict[str, Any]) -> str:

@@ -1,0 +1,50 @@
+"""On SQLite, the answer path's writers queue on the process's write turn (`Database.writing`).
+
+Without it they met SQLite's busy handler, which sleeps in steps of up to 100 ms while later
+arrivals overtake: in the Kakao benchmark some alert sign-ups waited seconds behind the dialogue
+state writer and the delivery worker.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event
+
+from api.container import build_services
+from bot.context import UserState
+from core.clock import FixedClock
+from core.settings import Settings
+from notifier.worker import DeliveryWorker
+from tests.fakes.nlu import KeywordNlu
+
+pytestmark = pytest.mark.db
+
+
+async def test_answer_path_writes_take_the_process_write_turn_on_sqlite(settings: Settings) -> None:
+    sqlite = settings.model_copy(update={"database_url": ""})  # the behaviour is SQLite's
+    clock = FixedClock(datetime(2022, 6, 1, 1, 0, tzinfo=UTC))
+    services = await build_services(sqlite, clock, nlu=KeywordNlu())
+    assert services.db.engine.dialect.name == "sqlite"
+    unqueued: list[str] = []
+
+    def check(_conn, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE") and not services.db.writing_held:
+            unqueued.append(" ".join(statement.split()[:3]))
+
+    event.listen(services.db.engine.sync_engine, "before_cursor_execute", check)
+    try:
+        await services.subscriptions.subscribe("kakao", "bk-001", ["스마트물류"], consent=True)
+        await services.subscriptions.set_topics("kakao", "bk-001", ["스마트물류", "인증"])
+        await services.subscriptions.set_night_consent("kakao", "bk-001", True)
+        await services.subscriptions.unsubscribe("kakao", "bk-001")
+        state = UserState()
+        state.start_flow("handoff", company="김포정밀")
+        await services.context.save("kakao", "u1", state)
+        await services.context.flush()
+        await DeliveryWorker(services.db, sqlite, clock, {}).claim(10)
+    finally:
+        event.remove(services.db.engine.sync_engine, "before_cursor_execute", check)
+        await services.close()
+    assert unqueued == []
