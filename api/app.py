@@ -21,6 +21,7 @@ from api.routers import (
     health,
     kakao,
     notifier_api,
+    optin,
     staff_api,
     telegram,
     webchat,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(staff_api.router, prefix="/api/v1")
     app.include_router(notifier_api.router, prefix="/api/v1")
     app.include_router(notifier_api.public_router)
+    app.include_router(optin.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")

@@ -52,7 +52,7 @@ STAY_INTENTS = frozenset({"eligibility", "out_of_scope", "greeting", "help", "th
 LEAVE_CONFIDENCE = 0.8
 KAKAO_SUMMARY_LIMIT = 900
 CARDS_HINT = "카드의 '근거 보기'에서 계획서 근거를 볼 수 있어요."
-SUBSCRIBE = QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
+SUBSCRIBE = QuickReply("알림 신청", "이 사업들 공고 알림 신청", {"action": "eligibility_subscribe"})
 RESTART = QuickReply("처음으로", "처음으로", {"action": "restart"})
 DONT_KNOW = QuickReply("잘 모르겠어요", "잘 모르겠어요")
 
@@ -232,9 +232,7 @@ class EligibilityFlow:
         possible = [r for r in result.results if r.outcome != "불가"]
         quick: list[QuickReply] = []
         if possible and dialogue.subscriptions is not None:
-            quick.append(
-                QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
-            )
+            quick.append(QuickReply("알림 신청", "이 사업들 공고 알림 신청", {"action": "eligibility_subscribe"}))
         if result.by_outcome["신청 가능"] and dialogue.handoff_port is not None:
             quick.append(QuickReply("신청 의사 등록", "신청 의사 등록", {"action": "eligibility_intent"}))
         if dialogue.handoff_port is not None and dialogue.flows.get(HANDOFF_FLOW) is not None:
@@ -297,9 +295,8 @@ class EligibilityFlow:
             topics.extend(t for t in kb.program(program_id).topics if t not in topics)
         if port is None or not topics:
             return Reply(texts=("이 채널에서는 알림 신청을 바로 처리할 수 없어요.",), quick_replies=(RESTART,))
-        answer = await port.subscribe(turn.message, topics, consent=True)
-        text = answer.message or ("알림을 신청했어요." if answer.ok else "알림 신청을 처리하지 못했어요.")
-        return Reply(texts=(text,), quick_replies=self._next_steps(turn, rules, result), intent="subscribe")
+        # The same steps as any subscription: consent text first (and the e-mail on web/CLI).
+        return await turn.dialogue.start_subscription(turn, topics)
 
     async def _handoff(self, turn: Turn) -> Reply | None:
         """Hand over to the desk's hand-off form, carrying the facts and outcomes for the staff."""

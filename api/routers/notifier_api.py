@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from api.deps import ServicesDep, require_staff
+from knowledge_base.consent import load_alert_consent
 from notifier.models import PERIOD_KINDS, Delivery, Subscriber
 from notifier.service import AnnouncementError, AnnouncementInput
 from notifier.subscriptions import SubscriptionError
@@ -154,14 +155,20 @@ async def close_announcement(announcement_id: int, services: ServicesDep) -> dic
         raise _missing(exc) from exc
 
 
-@router.post("/subscriptions/email", status_code=status.HTTP_201_CREATED)
+@router.post("/subscriptions/email", status_code=status.HTTP_202_ACCEPTED)
 async def subscribe_email(body: EmailSubscriptionIn, services: ServicesDep) -> dict[str, Any]:
-    """Anyone may subscribe an e-mail address with consent; every message links the way out."""
+    """Anyone may ask, with consent to the standard text: the address subscribes only once its
+    owner follows the confirmation link mailed to it. `status`: sent, throttled or failed."""
+    consent_text = load_alert_consent().consent(services.settings.quiet_hours_start, services.settings.quiet_hours_end)
     try:
-        view = await services.subscriptions.subscribe("email", body.email, body.topics, consent=body.consent)
+        outcome = await services.optin.request(
+            body.email, body.topics, consent=body.consent, consent_channel="api", consent_text=consent_text
+        )
     except SubscriptionError as exc:
         raise _bad(exc) from exc
-    return {"channel": view.channel, "topics": list(view.topics), "active": view.active}
+    if outcome.status == "failed":
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="확인 메일을 보내지 못했어요.")
+    return {"channel": "email", "topics": list(outcome.topics), "active": False, "confirmation": outcome.status}
 
 
 @router.post("/subscribers", dependencies=staff, status_code=status.HTTP_201_CREATED)

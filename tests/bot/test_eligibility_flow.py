@@ -181,7 +181,11 @@ async def test_next_steps_subscribe_record_intent_and_handoff(make) -> None:
     final = (await converse(dialogue, DONE_WHEN))[-1]
     labels = [q.label for q in final.quick_replies]
     assert labels[:3] == ["알림 신청", "신청 의사 등록", "상담 신청"]
-    await dialogue.respond(quick(final, "알림 신청"))
+    asked = await dialogue.respond(quick(final, "알림 신청"))
+    assert subscriptions.calls == [] and "이메일 주소" in asked.texts[0]  # the CLI subscribes an e-mail
+    asked = await dialogue.respond(msg("kim@example.kr"))
+    assert "수신 동의" in asked.texts[0] and subscriptions.calls == []
+    await dialogue.respond(quick(asked, "동의하고 구독"))
     (_, topics, consent) = subscriptions.calls[-1]
     assert {"소공인", "설비", "스마트공장", "시험분석"} <= set(topics) and consent
     assert "전기자동차" not in topics  # the EV programs are only in doubt for this company
@@ -228,7 +232,10 @@ async def test_subscribe_through_the_real_notifier_port(make, settings, clock) -
         dialogue = make(subscriptions=services.subscription_port)
         final = (await converse(dialogue, DONE_WHEN, channel="telegram", user="4242"))[-1]
         picked = next(q for q in final.quick_replies if q.label == "알림 신청")
-        done = await dialogue.respond(msg(picked.message, "telegram", picked.extra, user="4242"))
+        asked = await dialogue.respond(msg(picked.message, "telegram", picked.extra, user="4242"))
+        assert "수신 동의" in asked.texts[0]
+        agree = next(q for q in asked.quick_replies if q.label == "동의하고 구독")
+        done = await dialogue.respond(msg(agree.message, "telegram", agree.extra, user="4242"))
         assert "알림을 신청했어요" in done.texts[0]
         stored = await services.subscriptions.topics_of("telegram", "4242")
         assert {"소공인", "설비"} <= set(stored)
