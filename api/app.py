@@ -8,7 +8,7 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
@@ -32,7 +32,8 @@ from core.settings import Settings, get_settings
 from desk.errors import DeskError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-# Swagger UI's JS/CSS from the installed package, so /docs works without the CDN (offline desks).
+# Swagger UI's and ReDoc's JS/CSS from the installed package, so /docs and /redoc work
+# without the CDN (offline desks).
 DOCS_ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         description="김포산업진흥원 현장데스크 챗봇 · 기업지원사업알리미 · 상담 기록",
         lifespan=lifespan,
         docs_url=None,
+        redoc_url=None,
     )
     # Console sessions: a signed cookie (itsdangerous) holding the staff id and CSRF token.
     app.add_middleware(
@@ -93,6 +95,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/docs-assets/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            redoc_js_url="/docs-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon.png",
+            # Google Fonts is a CDN too; ReDoc falls back to the system fonts.
+            with_google_fonts=False,
         )
 
     return app

@@ -24,11 +24,13 @@ async def audience_count(db: Database, topics: Iterable[str]) -> int:
 
 
 async def subscriber_counts(db: Database) -> dict[str, dict[str, int]]:
-    """{channel: {"active": n, "inactive": m}}."""
+    """{channel: {"active": n, "inactive": m}}, channels in name order."""
     counts: dict[str, dict[str, int]] = {}
     async with db.session() as session:
         rows = await session.execute(
-            select(Subscriber.channel, Subscriber.active, func.count()).group_by(Subscriber.channel, Subscriber.active)
+            select(Subscriber.channel, Subscriber.active, func.count())
+            .group_by(Subscriber.channel, Subscriber.active)
+            .order_by(Subscriber.channel)
         )
         for channel, active, count in rows.all():
             counts.setdefault(channel, {"active": 0, "inactive": 0})["active" if active else "inactive"] = int(count)
@@ -43,7 +45,7 @@ async def topic_counts(db: Database) -> dict[str, int]:
             .join(Subscriber, Subscriber.id == SubscriberTopic.subscriber_id)
             .where(Subscriber.active.is_(True))
             .group_by(SubscriberTopic.topic_key)
-            .order_by(func.count().desc())
+            .order_by(func.count().desc(), SubscriberTopic.topic_key)
         )
         return {key: int(count) for key, count in rows.all()}
 

@@ -240,19 +240,21 @@ async def _unsettled(db: Database) -> bool:
 
 @subscribers_app.command("count")
 def subscribers_count() -> None:
-    """Active and inactive subscribers per channel."""
-    from sqlalchemy import func, select
-
-    from notifier.models import Subscriber
+    """Subscribers in total, per channel (active / inactive) and per topic (active only)."""
+    from notifier.audience import subscriber_counts, topic_counts
+    from notifier.subscriptions import ALL_TOPICS_KEY
 
     async def job(settings: Settings, db: Database) -> None:
-        async with db.session() as session:
-            rows = await session.execute(
-                select(Subscriber.channel, Subscriber.active, func.count()).group_by(
-                    Subscriber.channel, Subscriber.active
-                )
-            )
-            for channel, active, count in rows.all():
-                typer.echo(f"{channel}\t{'active' if active else 'inactive'}\t{count}")
+        counts = await subscriber_counts(db)
+        topics = await topic_counts(db)
+        active = sum(c["active"] for c in counts.values())
+        inactive = sum(c["inactive"] for c in counts.values())
+        typer.echo(f"구독자 {active + inactive}명 (구독 중 {active}명, 해지 {inactive}명)")
+        for channel, c in counts.items():
+            typer.echo(f"{channel}\t구독 중 {c['active']}명\t해지 {c['inactive']}명")
+        if topics:
+            typer.echo("관심 분야별 (구독 중)")
+        for key, n in topics.items():
+            typer.echo(f"{'전체 분야' if key == ALL_TOPICS_KEY else key}\t{n}명")
 
     _run(job)

@@ -486,7 +486,14 @@ async def intents(
     page = await services.desk.list_intents(IntentFilter(q=q or None), limit=500)
     columns = {status: [i for i in page.items if i.status == status] for status in INTENT_STATUSES}
     return render(
-        request, "intents.html", staff, columns=columns, q=q, total=page.total, programs=program_choices(services)
+        request,
+        "intents.html",
+        staff,
+        columns=columns,
+        q=q,
+        total=page.total,
+        programs=program_choices(services),
+        program_label=services.desk.program_label,
     )
 
 

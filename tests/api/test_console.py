@@ -6,6 +6,7 @@ from markupsafe import escape
 
 from bot.ports import HandoffRequest
 from core.settings import Settings
+from knowledge_base import load_knowledge_base
 from knowledge_base.eligibility import CompanyFacts, evaluate
 from notifier.render import KAKAO_UNSUBSCRIBE_HINT
 from tests.desk.helpers import STAFF_PASSWORD, client_for, running_app
@@ -144,6 +145,10 @@ async def test_intents_board_moves_a_card(settings: Settings) -> None:
             await _login(client)
             board = await client.get("/console/intents")
             assert "누리정밀" in board.text
+            card = re.search(r'<article class="card intent">(.*?)</article>', board.text, re.S)
+            assert card, board.text
+            program_name = load_knowledge_base(settings.kb_dir).programs["smart_factory"].name
+            assert str(escape(program_name)) in card.group(1) and "smart_factory" not in card.group(1)
             intent_id = re.search(r'action="/console/intents/(\d+)"', board.text).group(1)
             moved = await client.post(
                 f"/console/intents/{intent_id}",

@@ -8,12 +8,18 @@ from tests.desk.helpers import client_for, running_app
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("db")]
 
 
-async def test_docs_page_and_its_assets_come_from_the_service(settings: Settings) -> None:
+@pytest.mark.parametrize(
+    ("path", "marker", "kinds"),
+    [("/docs", "SwaggerUIBundle", {".js", ".css"}), ("/redoc", "<redoc spec-url=", {".js"})],
+)
+async def test_docs_page_and_its_assets_come_from_the_service(
+    settings: Settings, path: str, marker: str, kinds: set[str]
+) -> None:
     async with running_app(settings) as (app, _services), client_for(app) as client:
-        page = await client.get("/docs")
-        assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+        page = await client.get(path)
+        assert page.status_code == 200 and marker in page.text
         assert not re.search(r"https?://", page.text), "no CDN or other external URL"
         assets = re.findall(r'(?:src|href)="(/[^"]+)"', page.text)
-        assert any(a.endswith(".js") for a in assets) and any(a.endswith(".css") for a in assets)
+        assert kinds <= {a[a.rfind(".") :] for a in assets}
         for asset in assets:
             assert (await client.get(asset)).status_code == 200, asset

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from core.db import Database
 from core.settings import Settings, get_settings
+from notifier.models import Subscriber, SubscriberTopic
 from tests.conftest import SHARED_DIR
 
 pytestmark = pytest.mark.db
@@ -46,3 +48,36 @@ def test_announce_and_ingest_commands(cli_env: None, tmp_path: Path) -> None:
     broken.write_text('{"reqErr": "인증키 오류"}', encoding="utf-8")
     failed = runner.invoke(app, ["ingest", "bizinfo", str(broken)])
     assert failed.exit_code == 1 and "인증키 오류" in failed.output
+
+
+def test_subscribers_count_on_an_empty_database_says_zero(cli_env: None) -> None:
+    counted = CliRunner().invoke(app, ["subscribers", "count"])
+    assert counted.exit_code == 0, counted.output
+    assert counted.output.splitlines() == ["구독자 0명 (구독 중 0명, 해지 0명)"]
+
+
+@pytest.fixture
+async def three_subscribers(db: Database) -> None:
+    moment = datetime(2026, 3, 2, tzinfo=UTC)
+    rows = [("email", "a@example.kr", True, "스마트물류"), ("email", "b@example.kr", False, "스마트물류")]
+    rows.append(("telegram", "42", True, "*"))
+    async with db.session() as session:
+        for channel, address, active, key in rows:
+            sub = Subscriber(channel=channel, address=address, active=active, created_at=moment, updated_at=moment)
+            session.add(sub)
+            await session.flush()
+            session.add(SubscriberTopic(subscriber_id=sub.id, topic_key=key))
+        await session.commit()
+
+
+def test_subscribers_count_totals_then_channels_then_topics(cli_env: None, three_subscribers: None) -> None:
+    counted = CliRunner().invoke(app, ["subscribers", "count"])
+    assert counted.exit_code == 0, counted.output
+    assert counted.output.splitlines() == [
+        "구독자 3명 (구독 중 2명, 해지 1명)",
+        "email\t구독 중 1명\t해지 1명",
+        "telegram\t구독 중 1명\t해지 0명",
+        "관심 분야별 (구독 중)",
+        "전체 분야\t1명",
+        "스마트물류\t1명",
+    ]
