@@ -46,9 +46,12 @@ class Services:
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
     nlu: NluBackend | None = None  # the dialogue's NLU, closed with the services (Rasa's HTTP client)
+    context: ContextStore | None = None  # the dialogue's states; the hybrid store's writer runs with the services
 
     async def start(self) -> None:
-        """Start background work (scheduler, delivery workers) the settings ask for."""
+        """Start background work (dialogue state writer, scheduler, delivery workers) the settings ask for."""
+        if isinstance(self.context, HybridContextStore):
+            await self.context.start()
         await self.notifier.start()
         if self.settings.telegram_bot_token is not None and self.telegram is None:
             try:
@@ -67,8 +70,14 @@ class Services:
         if self.telegram is not None:
             await self.telegram.stop()
             self.telegram = None
+        # Last: the channels above may still have saved a state while stopping.
+        if isinstance(self.context, HybridContextStore):
+            await self.context.stop()
 
     async def close(self) -> None:
+        # The CLI closes without start/stop: what its turns left pending is written here.
+        if isinstance(self.context, HybridContextStore):
+            await self.context.stop()
         aclose = getattr(self.nlu, "aclose", None)
         if aclose is not None:
             await aclose()
@@ -95,9 +104,13 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
     if settings.dialogue_context_store == "memory":
         context = MemoryContextStore(clock, settings.dialogue_context_ttl_s)
     else:
-        stored = (DbContextStore if settings.dialogue_context_store == "db" else HybridContextStore)(
-            db, clock, settings.dialogue_context_ttl_s
-        )
+        stored: DbContextStore | HybridContextStore
+        if settings.dialogue_context_store == "db":
+            stored = DbContextStore(db, clock, settings.dialogue_context_ttl_s)
+        else:
+            stored = HybridContextStore(
+                db, clock, settings.dialogue_context_ttl_s, flush_s=settings.dialogue_context_flush_s
+            )
         await stored.purge_expired()  # states of users gone quiet since the last run
         context = stored
     nlu = nlu or build_backend(settings)
@@ -121,6 +134,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         handoff_port=handoff_port,
         dialogue=dialogue,
         nlu=nlu,
+        context=context,
     )
 
 

@@ -36,10 +36,14 @@ class Settings(BaseSettings):
 
     # --- dialogue ------------------------------------------------------------------
     dialogue_context_ttl_s: int = 1800
-    # "hybrid": an in-memory LRU that writes flow states (eligibility, hand-off form) through to the
-    # dialogue_states table, so they survive restarts and are shared by processes; plain Q&A context
-    # stays in memory. "memory": the LRU alone (tests, benchmarks). "db": every state in the table.
+    # "hybrid": an in-memory LRU that writes flow states (eligibility, hand-off form) behind the
+    # answer to the dialogue_states table, so they survive restarts and are shared by processes;
+    # plain Q&A context stays in memory. "memory": the LRU alone (tests, benchmarks). "db": every
+    # state written through to the table.
     dialogue_context_store: Literal["hybrid", "memory", "db"] = "hybrid"
+    # Hybrid store: seconds a round of flow-state writes gathers before its one commit; what a
+    # crash of the process can lose (see bot.context.HybridContextStore).
+    dialogue_context_flush_s: float = Field(default=0.1, gt=0, le=5)
 
     # --- HTTP service ----------------------------------------------------------------
     host: str = "127.0.0.1"
