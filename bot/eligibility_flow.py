@@ -24,6 +24,7 @@ from knowledge_base.eligibility import (
     EligibilityResult,
     EligibilityRules,
     ProgramResult,
+    ProgramRules,
     Reason,
     Regions,
     candidates,
@@ -195,9 +196,7 @@ class EligibilityFlow:
 
     # ------------------------------------------------------------------ the result
     def _result(self, turn: Turn, rules: EligibilityRules, result: EligibilityResult, heard: str) -> Reply:
-        slots = turn.state.slots
-        focus = slots.get("focus") or []
-        ordered = sorted(result.results, key=lambda r: (r.program_id not in focus, _rank(r)))
+        ordered = sorted(result.results, key=_rank)
         facts_line = _facts_line(result.facts)
         head = (f"알겠어요 ({heard}). " if heard else "") + "지원사업 신청 자격 확인 결과예요 (2022년 계획 기준)."
         summary = "\n".join(line for line in (head, f"회사 정보: {facts_line}" if facts_line else "") if line)
@@ -239,8 +238,7 @@ class EligibilityFlow:
             quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"action": "eligibility_handoff"}))
         else:  # no hand-off form: the dialogue shows the desk's phone
             quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"intent": "handoff"}))
-        values = result.facts
-        open_programs = candidates(rules, values)
+        open_programs = _open_programs(rules, result)
         for fact, reply in REFINE.items():
             if (
                 fact not in slots["declined"]
@@ -248,7 +246,8 @@ class EligibilityFlow:
                 and any(fact in p.facts() for p in open_programs)
             ):
                 quick.append(reply)
-        if slots.get("focus") and next_question(rules, values, set(slots["declined"]), []) is not None:
+        focus = slots.get("focus") or []
+        if focus and any(p.program not in focus for p in rules.programs):
             quick.append(QuickReply("다른 사업도 확인", "다른 사업도 확인", {"action": "eligibility_more"}))
         quick.append(RESTART)
         return tuple(quick[:10])
@@ -277,10 +276,12 @@ class EligibilityFlow:
             intent="eligibility",
         )
 
-    def _current(self, turn: Turn, program_ids: list[str] | None = None) -> EligibilityResult:
+    def _current(self, turn: Turn) -> EligibilityResult:
+        """The outcomes of the programs the user asked about (every program when none was named):
+        the result, its reasons and its next steps are about those; the others are an offer."""
         rules, regions = _data(turn)
         facts = CompanyFacts.model_validate(turn.state.slots["facts"])
-        return evaluate(facts, rules, regions, program_ids, turn.dialogue.kb)
+        return evaluate(facts, rules, regions, turn.state.slots.get("focus") or None, turn.dialogue.kb)
 
     # ------------------------------------------------------------------ next steps
     async def _subscribe(self, turn: Turn) -> Reply:
@@ -289,7 +290,7 @@ class EligibilityFlow:
         kb = turn.dialogue.kb
         rules, _ = _data(turn)
         # The programs the company may apply to or could once a fact is known; not the doubtful ones.
-        open_ids = set(result.by_outcome["신청 가능"]) | {p.program for p in candidates(rules, result.facts)}
+        open_ids = set(result.by_outcome["신청 가능"]) | {p.program for p in _open_programs(rules, result)}
         topics: list[str] = []
         for program_id in sorted(open_ids):
             topics.extend(t for t in kb.program(program_id).topics if t not in topics)
@@ -352,6 +353,12 @@ def next_question(rules: EligibilityRules, values: dict[str, Any], declined: set
         if values.get(fact) is None and fact not in declined and any(fact in p.facts() for p in open_programs):
             return fact
     return None
+
+
+def _open_programs(rules: EligibilityRules, result: EligibilityResult) -> list[ProgramRules]:
+    """The result's programs that no known fact rules out or puts in doubt."""
+    shown = {r.program_id for r in result.results}
+    return [p for p in candidates(rules, result.facts) if p.program in shown]
 
 
 def _merge(slots: dict[str, Any], found: Extracted) -> None:

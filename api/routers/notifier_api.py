@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -72,8 +74,15 @@ def _bad(exc: Exception) -> HTTPException:
     return HTTPException(422, detail=str(exc))
 
 
-def _missing(exc: LookupError) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0]) if exc.args else "없음")
+@contextmanager
+def _announcement_errors(refused: int = 422) -> Iterator[None]:
+    """An unknown announcement is a 404; a change its state or rules refuse is `refused`."""
+    try:
+        yield
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0]) if exc.args else "없음") from exc
+    except AnnouncementError as exc:
+        raise HTTPException(refused, detail=str(exc)) from exc
 
 
 @router.get("/announcements", dependencies=staff)
@@ -89,21 +98,17 @@ async def list_announcements(
 
 @router.post("/announcements", dependencies=staff, status_code=status.HTTP_201_CREATED)
 async def create_announcement(body: AnnouncementIn, services: ServicesDep) -> dict[str, Any]:
-    try:
+    with _announcement_errors():
         ann = await services.notifier.announcements.create(
             AnnouncementInput(**{**body.model_dump(), "topics": tuple(body.topics)})
         )
-    except AnnouncementError as exc:
-        raise _bad(exc) from exc
     return ann.to_dict()
 
 
 @router.get("/announcements/{announcement_id}", dependencies=staff)
 async def get_announcement(announcement_id: int, services: ServicesDep) -> dict[str, Any]:
-    try:
+    with _announcement_errors():
         ann = await services.notifier.announcements.get(announcement_id)
-    except LookupError as exc:
-        raise _missing(exc) from exc
     async with services.db.session() as session:
         counts = await session.execute(
             select(Delivery.status, func.count())
@@ -119,40 +124,30 @@ async def update_announcement(announcement_id: int, body: AnnouncementPatch, ser
     changes = body.model_dump(exclude_unset=True)
     if "topics" in changes:
         changes["topics"] = tuple(changes["topics"] or ())
-    try:
+    with _announcement_errors():
         ann = await services.notifier.announcements.update(announcement_id, changes)
-    except LookupError as exc:
-        raise _missing(exc) from exc
-    except AnnouncementError as exc:
-        raise _bad(exc) from exc
     return ann.to_dict()
 
 
 @router.post("/announcements/{announcement_id}/publish", dependencies=staff)
 async def publish_announcement(announcement_id: int, services: ServicesDep) -> dict[str, Any]:
-    try:
+    with _announcement_errors(refused=status.HTTP_409_CONFLICT):
         created = await services.notifier.announcements.publish(announcement_id)
-    except LookupError as exc:
-        raise _missing(exc) from exc
-    except AnnouncementError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return {"id": announcement_id, "status": "published", "deliveries_created": created}
 
 
 @router.post("/announcements/{announcement_id}/cancel", dependencies=staff)
 async def cancel_announcement(announcement_id: int, services: ServicesDep) -> dict[str, Any]:
-    try:
-        return (await services.notifier.announcements.cancel(announcement_id)).to_dict()
-    except LookupError as exc:
-        raise _missing(exc) from exc
+    with _announcement_errors():
+        ann = await services.notifier.announcements.cancel(announcement_id)
+    return ann.to_dict()
 
 
 @router.post("/announcements/{announcement_id}/close", dependencies=staff)
 async def close_announcement(announcement_id: int, services: ServicesDep) -> dict[str, Any]:
-    try:
-        return (await services.notifier.announcements.close(announcement_id)).to_dict()
-    except LookupError as exc:
-        raise _missing(exc) from exc
+    with _announcement_errors():
+        ann = await services.notifier.announcements.close(announcement_id)
+    return ann.to_dict()
 
 
 @router.post("/subscriptions/email", status_code=status.HTTP_202_ACCEPTED)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -35,6 +35,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
+from stored_component import StoredComponent
 
 VIEWS = ("words", "compact", "lemmas")
 _FILE = "char_ngram_featurizer.json"
@@ -59,7 +60,7 @@ def _view_text(view: str, message: Message) -> str:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
-class CharNgramFeaturizer(SparseFeaturizer, GraphComponent):
+class CharNgramFeaturizer(SparseFeaturizer, StoredComponent):
     @classmethod
     def required_components(cls) -> list[type]:
         return [Tokenizer]
@@ -67,10 +68,6 @@ class CharNgramFeaturizer(SparseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {**SparseFeaturizer.get_default_config(), "views": list(VIEWS), "min_ngram": 1, "max_ngram": 4}
-
-    @staticmethod
-    def required_packages() -> list[str]:
-        return ["sklearn"]
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -83,25 +80,15 @@ class CharNgramFeaturizer(SparseFeaturizer, GraphComponent):
     def __init__(
         self,
         config: dict[str, Any],
-        name: str,
         model_storage: ModelStorage,
         resource: Resource,
+        name: str,
         vectorizers: dict[str, TfidfVectorizer] | None = None,
     ) -> None:
         super().__init__(name, config)
         self._model_storage = model_storage
         self._resource = resource
         self._vectorizers = vectorizers or {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> CharNgramFeaturizer:
-        return cls(config, execution_context.node_name, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         messages = [m for m in training_data.training_examples if m.get(TEXT)]
@@ -152,4 +139,4 @@ class CharNgramFeaturizer(SparseFeaturizer, GraphComponent):
             vectorizer = _vectorizer(view, config["min_ngram"], config["max_ngram"], fitted["vocabulary"])
             vectorizer.idf_ = np.asarray(fitted["idf"])
             vectorizers[view] = vectorizer
-        return cls(config, execution_context.node_name, model_storage, resource, vectorizers)
+        return cls(config, model_storage, resource, execution_context.node_name, vectorizers)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -30,6 +30,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.optimize import minimize_scalar
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.svm import LinearSVC
+from stored_component import StoredComponent
 
 _WEIGHTS = "linear_svm.npz"
 _LABELS = "linear_svm_labels.json"
@@ -62,7 +63,7 @@ def fit_temperature(scores: np.ndarray, truth: np.ndarray) -> float:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
+class LinearSvmIntentClassifier(IntentClassifier, StoredComponent):
     @classmethod
     def required_components(cls) -> list[type]:
         return [Featurizer]
@@ -71,19 +72,17 @@ class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {"C": 1.0, "calibration_folds": 5, "ranking_length": 10, "random_state": 0}
 
-    @staticmethod
-    def required_packages() -> list[str]:
-        return ["sklearn"]
-
     def __init__(
         self,
         config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
+        name: str,
         labels: list[str] | None = None,
         weights: np.ndarray | None = None,
         bias: np.ndarray | None = None,
     ) -> None:
+        self.name = name
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
@@ -91,16 +90,6 @@ class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
         # (features x classes) and (classes,), both already multiplied by the temperature.
         self._weights = weights
         self._bias = bias
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LinearSvmIntentClassifier:
-        return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -157,4 +146,5 @@ class LinearSvmIntentClassifier(IntentClassifier, GraphComponent):
         with model_storage.read_from(resource) as directory:
             arrays = np.load(directory / _WEIGHTS, allow_pickle=False)
             labels = json.loads((directory / _LABELS).read_text(encoding="utf-8"))
-            return cls(config, model_storage, resource, labels, arrays["weights"], arrays["bias"])
+            weights, bias = arrays["weights"], arrays["bias"]
+        return cls(config, model_storage, resource, execution_context.node_name, labels, weights, bias)

@@ -95,6 +95,12 @@ async def test_staff_publish_flow_and_one_step_unsubscribe(
                 states = {r.status for r in (await session.execute(select(Reminder))).scalars()}
             assert states == {"cancelled"}
             assert (await staff.get("/api/v1/announcements/999")).status_code == 404
+            for verb in ("publish", "cancel", "close"):
+                assert (await staff.post(f"/api/v1/announcements/999/{verb}")).status_code == 404, verb
+            assert (await staff.patch("/api/v1/announcements/999", json={"title": "x"})).status_code == 404
+            cancelled = f"/api/v1/announcements/{ann_id}"
+            assert (await staff.post(f"{cancelled}/publish")).status_code == 409, "a cancelled one is not sent"
+            assert (await staff.patch(cancelled, json={"title": "고침"})).status_code == 422
             hook = {"channel": "webhook", "address": "https://partner.example/h", "topics": ["수출"], "consent": True}
             assert (await staff.post("/api/v1/subscribers", json=hook)).status_code == 201
             bad_hook = {**hook, "address": "ftp://x"}
