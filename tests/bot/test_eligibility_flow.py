@@ -118,7 +118,9 @@ async def test_a_question_about_one_program_gets_a_result_about_it(make) -> None
     assert "확인 필요" not in summary and "노후생산설비" not in summary, "no program the user did not ask about"
     assert "다른 사업도 확인" in [q.label for q in final.quick_replies], "the others are an offer"
     alert = quick(final, "알림 신청")
-    await dialogue.respond(msg(alert.text, "kakao", alert.extra))
+    asked = await dialogue.respond(msg(alert.text, "kakao", alert.extra))
+    agree = quick(asked, "동의하고 구독")
+    await dialogue.respond(msg(agree.text, "kakao", agree.extra))
     assert sorted(subscriptions.calls[-1][1]) == ["설비", "소공인", "제조"], "this program's topics only"
     offer = quick(final, "다른 사업도 확인")
     await dialogue.respond(msg(offer.text, "kakao", offer.extra))  # asks the 대표산업 the others need
