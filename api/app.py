@@ -6,11 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import fastapi_offline
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.sessions import SessionMiddleware
 
 from api.body import BodyLimit, BodyTooLarge, body_too_large_handler
@@ -21,6 +19,7 @@ from api.routers import (
     health,
     kakao,
     notifier_api,
+    optin,
     staff_api,
     telegram,
     webchat,
@@ -31,9 +30,6 @@ from core.settings import Settings, get_settings
 from desk.errors import DeskError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-# Swagger UI's and ReDoc's JS/CSS from the installed package, so /docs and /redoc work
-# without the CDN (offline desks).
-DOCS_ASSETS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -52,13 +48,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             if owned:
                 await app.state.services.close()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc with their JS/CSS served from the installed package, not a
+    # CDN: they work on an offline desk.
+    app = FastAPIOffline(
         title="gopa-desk",
         version="0.1.0",
         description="김포산업진흥원 현장데스크 챗봇 · 기업지원사업알리미 · 상담 기록",
         lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
+        static_url="/docs-assets",
     )
     # Console sessions: a signed cookie (itsdangerous) holding the staff id and CSRF token.
     app.add_middleware(
@@ -81,29 +78,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(staff_api.router, prefix="/api/v1")
     app.include_router(notifier_api.router, prefix="/api/v1")
     app.include_router(notifier_api.public_router)
+    app.include_router(optin.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")
-
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} - API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon.png",
-        )
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} - API",
-            redoc_js_url="/docs-assets/redoc.standalone.js",
-            redoc_favicon_url="/docs-assets/favicon.png",
-            # Google Fonts is a CDN too; ReDoc falls back to the system fonts.
-            with_google_fonts=False,
-        )
 
     return app

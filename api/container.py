@@ -16,11 +16,13 @@ from core.settings import Settings
 from desk.bot_port import DeskHandoffPort, requester_key
 from desk.service import DeskService, IntentFilter
 from knowledge_base import load_knowledge_base
+from knowledge_base.consent import load_alert_consent
 from knowledge_base.schema import CATEGORIES, INDUSTRIES
 from nlu.service import build_backend
 from nlu.types import NluBackend
 from notifier.bot_port import NotifierSubscriptionPort
 from notifier.intents import RequesterKeyRecipients
+from notifier.optin import ConfirmationMailer, OptinService
 from notifier.runtime import NotifierService
 from notifier.subscriptions import SubscriptionService
 
@@ -42,6 +44,7 @@ class Services:
     notifier: NotifierService
     # What the dialogue calls for "상담원 연결" and "신청할게요": consultations and intents in the desk.
     handoff_port: DeskHandoffPort
+    optin: OptinService  # e-mail subscriptions wait for the owner's confirmation link
     # The dialogue every channel calls (None only in tests that build Services by hand).
     dialogue: DialoguePort | None = None
     telegram: TelegramBot | None = None
@@ -98,7 +101,8 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         program_name=lambda program_id: kb.programs[program_id].name if program_id in kb.programs else None,
         login_limit_per_min=settings.login_rate_limit_per_min,
     )
-    subscription_port = NotifierSubscriptionPort(subscriptions)
+    optin = OptinService(db, settings, clock, subscriptions, ConfirmationMailer(settings, load_alert_consent()))
+    subscription_port = NotifierSubscriptionPort(subscriptions, optin)
     handoff_port = DeskHandoffPort(desk)
     context: ContextStore
     if settings.dialogue_context_store == "memory":
@@ -132,6 +136,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         subscription_port=subscription_port,
         notifier=NotifierService(db, settings, clock, intents=intent_recipients(db, desk)),
         handoff_port=handoff_port,
+        optin=optin,
         dialogue=dialogue,
         nlu=nlu,
         context=context,
@@ -154,7 +159,8 @@ def intent_recipients(db: Database, desk: DeskService) -> RequesterKeyRecipients
 
 def build_telegram(services: Services, *, polling: bool = False) -> TelegramBot:
     """The Telegram adapter over the services' dialogue and subscriptions (needs TELEGRAM_BOT_TOKEN)."""
-    token = services.settings.telegram_bot_token
+    settings = services.settings
+    token = settings.telegram_bot_token
     if token is None:
         raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
     if services.dialogue is None:
@@ -169,4 +175,5 @@ def build_telegram(services: Services, *, polling: bool = False) -> TelegramBot:
         topics=services.subscription_port.known_topics,
         store=DbCallbackStore(services.db, services.clock),
         polling=polling,
+        consent_text=load_alert_consent().consent(settings.quiet_hours_start, settings.quiet_hours_end),
     )

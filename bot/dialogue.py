@@ -17,11 +17,19 @@ from bot import answers
 from bot.context import ContextStore, UserState
 from bot.eligibility_flow import WHY_PREFIX, EligibilityFlow
 from bot.flows import FlowRegistry, Turn
-from bot.ports import EMAIL_CHANNELS, EMAIL_IN_TEXT, HandoffPort, HandoffRequest, SubscriptionPort
+from bot.ports import (
+    EMAIL_CHANNELS,
+    EMAIL_IN_TEXT,
+    HandoffPort,
+    HandoffRequest,
+    SubscriptionPort,
+    SubscriptionResult,
+)
 from bot.reply import Button, Card, Message, QuickReply, Reply
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 from core.text import compact, normalize_utterance
+from knowledge_base.consent import AlertConsent, load_alert_consent
 from knowledge_base.schema import INDUSTRIES, TOPICS, Program, Source, Team
 from knowledge_base.store import KnowledgeBase
 from nlu.types import INTENTS, Entity, NluBackend, NluResult
@@ -60,7 +68,7 @@ MAIN_PROGRAMS = (
 )
 HANDOFF_FLOW = "handoff"
 DESK_PROGRAM = "field_desk"  # the 기업지원 현장데스크 service staff answer hand-offs from
-SUBSCRIBE_EMAIL_FLOW = "subscribe_email"
+SUBSCRIBE_FLOW = "subscribe"
 ALL_TOPICS = "전체"
 # Words of a subscribe request itself, never a topic answer.
 SUBSCRIBE_FILLER = frozenset({"알림", "알림신청", "신청", "구독"})
@@ -70,7 +78,11 @@ PROGRAM_QUESTION_WORDS = (
 )  # fmt: skip
 
 _PHONE = re.compile(r"0\d{1,2}-\d{3,4}-\d{4}")
-CONSENT_WORDS = frozenset({"동의", "동의합니다", "동의해요", "네", "예"})
+CONSENT_WORDS = frozenset({"동의", "동의합니다", "동의해요", "네", "예", "동의하고구독"})
+REFUSAL_WORDS = frozenset({
+    "아니요", "아니오", "아니", "아뇨", "싫어요", "싫어", "거부",
+    "동의안함", "동의안해요", "동의하지않아요", "안할래요", "됐어요",
+})  # fmt: skip
 
 Handler = Callable[[Turn], Awaitable[Reply]]
 
@@ -87,6 +99,7 @@ class Dialogue:
         *,
         settings: Settings,
         flows: FlowRegistry | None = None,
+        alert_consent: AlertConsent | None = None,
     ) -> None:
         self.kb = kb
         self.nlu = nlu
@@ -96,6 +109,8 @@ class Dialogue:
         self.clock = clock or SystemClock()
         self.settings = settings
         self.flows = flows or FlowRegistry()
+        # The one consent text every channel shows before a first alert subscription.
+        self.alert_consent = alert_consent or load_alert_consent()
         self._handlers: dict[str, Handler] = {
             "program_overview": self._overview,
             "program_budget": self._program_handler("program_budget"),
@@ -121,8 +136,8 @@ class Dialogue:
             self.flows.register(EligibilityFlow())
         if handoff is not None and self.flows.get(HANDOFF_FLOW) is None:
             self.flows.register(HandoffFlow())
-        if subscriptions is not None and self.flows.get(SUBSCRIBE_EMAIL_FLOW) is None:
-            self.flows.register(SubscribeEmailFlow())
+        if subscriptions is not None and self.flows.get(SUBSCRIBE_FLOW) is None:
+            self.flows.register(SubscribeFlow())
         missing = {i for i in INTENTS if i not in self._handlers and self.flows.for_intent(i) is None}
         if missing:
             raise ValueError(f"no dialogue handler or flow for intents: {sorted(missing)}")
@@ -527,24 +542,10 @@ class Dialogue:
             return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
         topic = (turn.message.extra or {}).get("topic") or _topic_named(turn.nlu) or self._program_topic(turn.named)
         by_email = turn.message.channel in EMAIL_CHANNELS
-        if topic and by_email:
-            turn.state.start_flow(SUBSCRIBE_EMAIL_FLOW, topics=[topic])
-            return Reply(
-                texts=(f"{topic} 공고 알림을 이메일로 보내 드릴게요. 받으실 이메일 주소를 알려 주세요.",),
-                quick_replies=(QuickReply("취소", "취소", {"action": "restart"}),),
-                intent="subscribe",
-            )
         if topic:
             # Answered: a later message naming a topic is a new question, not this choice.
             turn.state.last_intent = None
-            topics = [topic]
-            result = await self.subscriptions.subscribe(turn.message, topics, consent=True)
-            text = result.message or (
-                f"알림을 신청했어요: {', '.join(result.topics) or ALL_TOPICS}. 해지하려면 '알림 해지'라고 보내 주세요."
-                if result.ok
-                else "알림 신청을 처리하지 못했어요. 잠시 후 다시 시도해 주세요."
-            )
-            return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
+            return await self.start_subscription(turn, [topic])
         quick = (
             *tuple(QuickReply(_label(t), f"{t} 알림 신청", {"intent": "subscribe", "topic": t}) for t in self.topics()),
             QuickReply(ALL_TOPICS, "전체 알림 신청", {"intent": "subscribe", "topic": ALL_TOPICS}),
@@ -555,9 +556,9 @@ class Dialogue:
                 answers.join_lines(
                     "어떤 분야의 지원사업 공고 알림을 받으시겠어요? "
                     + (
-                        "고르시면 받으실 이메일 주소와 수신 동의를 여쭤볼게요."
+                        "고르시면 받으실 이메일 주소를 여쭙고 수신 동의 내용을 보여 드려요."
                         if by_email
-                        else "고르시면 알림 수신에 동의하신 것으로 보고 신청해 드려요."
+                        else "고르시면 수신 동의 내용을 보여 드려요."
                     ),
                     how,
                 ),
@@ -565,6 +566,49 @@ class Dialogue:
             quick_replies=quick,
             intent="subscribe",
         )
+
+    async def start_subscription(self, turn: Turn, topics: list[str]) -> Reply:
+        """Every channel: the consent text before a first subscription (after the e-mail address
+        on the web chat and the CLI, whose subscriptions the address's owner then confirms by mail).
+        A Kakao or Telegram user who already subscribes has agreed: topics are added at once."""
+        assert self.subscriptions is not None
+        state = turn.state
+        # A flow under way (the eligibility result's next steps) resumes once this one is done.
+        resume = {"flow": state.flow, "slots": state.slots} if state.flow and state.flow != SUBSCRIBE_FLOW else None
+        if turn.message.channel in EMAIL_CHANNELS:
+            state.start_flow(SUBSCRIBE_FLOW, topics=topics, resume=resume)
+            return Reply(
+                texts=(f"{', '.join(topics)} 공고 알림을 이메일로 보내 드릴게요. 받으실 이메일 주소를 알려 주세요.",),
+                quick_replies=(QuickReply("취소", "취소", {"action": "restart"}),),
+                intent="subscribe",
+            )
+        if await self.subscriptions.topics_of(turn.message):
+            result = await self.subscriptions.subscribe(turn.message, topics, consent=True)
+            return self.subscribed(result)
+        state.start_flow(SUBSCRIBE_FLOW, topics=topics, resume=resume)
+        return self.ask_consent(state.slots)
+
+    def ask_consent(self, slots: dict) -> Reply:
+        """Shows the consent text and keeps it in the flow: what is recorded is what was shown."""
+        consent = self.alert_consent.consent(self.settings.quiet_hours_start, self.settings.quiet_hours_end)
+        slots["consent_text"] = consent
+        label = self.alert_consent.agree_label
+        return Reply(
+            texts=(self.alert_consent.ask(slots["topics"], consent),),
+            quick_replies=(
+                QuickReply(label, label, {"consent": "yes"}),
+                QuickReply("취소", "취소", {"action": "restart"}),
+            ),
+            intent="subscribe",
+        )
+
+    def subscribed(self, result: SubscriptionResult) -> Reply:
+        text = result.message or (
+            f"알림을 신청했어요: {', '.join(result.topics) or ALL_TOPICS}. 해지하려면 '알림 해지'라고 보내 주세요."
+            if result.ok
+            else "알림 신청을 처리하지 못했어요. 잠시 후 다시 시도해 주세요."
+        )
+        return Reply(texts=(text,), quick_replies=self.person_quick_replies()[:2], intent="subscribe")
 
     def _program_topic(self, program_id: str | None, industries_only: bool = True) -> str | None:
         """'전기차 알림': the industry of the program named (the alert topics are its KB topics)."""
@@ -733,10 +777,12 @@ class HandoffFlow:
         )
 
 
-class SubscribeEmailFlow:
-    """Web chat and CLI alerts: topic (chosen before) -> e-mail address -> consent ('동의') -> subscribe."""
+class SubscribeFlow:
+    """Alerts on every channel: topics (chosen before) -> [web/CLI: e-mail address] -> the consent
+    text -> '동의하고 구독' -> SubscriptionPort.subscribe with the text shown (e-mail: pending until
+    the address's owner confirms through the mailed link)."""
 
-    name = SUBSCRIBE_EMAIL_FLOW
+    name = SUBSCRIBE_FLOW
     triggers: tuple[str, ...] = ()  # started by the subscribe handler once a topic is chosen
 
     async def start(self, turn: Turn) -> Reply:
@@ -746,38 +792,47 @@ class SubscribeEmailFlow:
         dialogue = turn.dialogue
         slots = turn.state.slots
         text = turn.message.text.strip()
-        cancel = (QuickReply("취소", "취소", {"action": "restart"}),)
-        if "email" not in slots:
+        extra = turn.message.extra or {}
+        if extra.get("intent") == "subscribe":
+            _resume(turn)
+            return None  # another topic tapped: the subscribe handler starts over with it
+        if "action" in extra:
+            # A button of the reply before (the eligibility result's next steps): that flow answers it.
+            _resume(turn)
+            previous = dialogue.flows.get(turn.state.flow)
+            return await previous.step(turn) if previous is not None else None
+        if turn.message.channel in EMAIL_CHANNELS and "email" not in slots:
             found = EMAIL_IN_TEXT.search(text)
             if found is None:
                 if "@" not in text:
+                    _resume(turn)
                     return None  # another question: the flow ends and it is answered as usual
                 return Reply(
                     texts=("이메일 주소 형식이 아니에요. 예: name@company.co.kr 처럼 적어 주세요.",),
-                    quick_replies=cancel,
+                    quick_replies=(QuickReply("취소", "취소", {"action": "restart"}),),
                 )
             slots["email"] = found.group(0)
-            return Reply(
-                texts=(
-                    f"{slots['email']}(으)로 {', '.join(slots['topics'])} 공고 알림을 보내 드리려면, "
-                    "진흥원이 이 이메일 주소와 관심 분야를 알림 발송에 쓰도록 보관하는 데 동의가 필요해요. "
-                    "알림 메일마다 있는 '수신 거부' 링크로 언제든 해지할 수 있어요. 동의하시면 '동의'를 눌러 주세요.",
-                ),
-                quick_replies=(QuickReply("동의", "동의"), *cancel),
-            )
-        turn.state.end_flow()
-        if compact(text) not in CONSENT_WORDS:
-            return Reply(
-                texts=("동의하지 않으셔서 알림을 신청하지 않았어요.",), quick_replies=dialogue.person_quick_replies()
-            )
+            return dialogue.ask_consent(slots)
+        _resume(turn)
+        if extra.get("consent") != "yes" and compact(text) not in CONSENT_WORDS:
+            if compact(text) in REFUSAL_WORDS:
+                refused = "동의하지 않으셔서 알림을 신청하지 않았어요."
+                return Reply(texts=(refused,), quick_replies=dialogue.person_quick_replies())
+            return None  # a question instead of an answer: nothing subscribed, the question answered
         port = dialogue.subscriptions
-        if port is None:
+        if port is None or "consent_text" not in slots:
             return None
-        result = await port.subscribe(turn.message, list(slots["topics"]), consent=True, address=slots["email"])
-        text = result.message or (
-            "알림을 신청했어요." if result.ok else "알림 신청을 처리하지 못했어요. 잠시 후 다시 시도해 주세요."
-        )
-        return Reply(texts=(text,), quick_replies=dialogue.person_quick_replies()[:2], intent="subscribe")
+        topics, address, consent = list(slots["topics"]), slots.get("email"), slots["consent_text"]
+        result = await port.subscribe(turn.message, topics, consent=True, address=address, consent_text=consent)
+        return dialogue.subscribed(result)
+
+
+def _resume(turn: Turn) -> None:
+    """End the subscribe flow, giving the user back the flow it interrupted (if any)."""
+    resume = turn.state.slots.get("resume")
+    turn.state.end_flow()
+    if resume:
+        turn.state.start_flow(resume["flow"], **resume["slots"])
 
 
 # Topic words that name a desk category outright (desk.models.CATEGORIES), checked in this order.

@@ -24,6 +24,7 @@ from knowledge_base.eligibility import (
     EligibilityResult,
     EligibilityRules,
     ProgramResult,
+    ProgramRules,
     Reason,
     Regions,
     candidates,
@@ -52,7 +53,7 @@ STAY_INTENTS = frozenset({"eligibility", "out_of_scope", "greeting", "help", "th
 LEAVE_CONFIDENCE = 0.8
 KAKAO_SUMMARY_LIMIT = 900
 CARDS_HINT = "카드의 '근거 보기'에서 계획서 근거를 볼 수 있어요."
-SUBSCRIBE = QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
+SUBSCRIBE = QuickReply("알림 신청", "이 사업들 공고 알림 신청", {"action": "eligibility_subscribe"})
 RESTART = QuickReply("처음으로", "처음으로", {"action": "restart"})
 DONT_KNOW = QuickReply("잘 모르겠어요", "잘 모르겠어요")
 
@@ -195,9 +196,7 @@ class EligibilityFlow:
 
     # ------------------------------------------------------------------ the result
     def _result(self, turn: Turn, rules: EligibilityRules, result: EligibilityResult, heard: str) -> Reply:
-        slots = turn.state.slots
-        focus = slots.get("focus") or []
-        ordered = sorted(result.results, key=lambda r: (r.program_id not in focus, _rank(r)))
+        ordered = sorted(result.results, key=_rank)
         facts_line = _facts_line(result.facts)
         head = (f"알겠어요 ({heard}). " if heard else "") + "지원사업 신청 자격 확인 결과예요 (2022년 계획 기준)."
         summary = "\n".join(line for line in (head, f"회사 정보: {facts_line}" if facts_line else "") if line)
@@ -232,17 +231,14 @@ class EligibilityFlow:
         possible = [r for r in result.results if r.outcome != "불가"]
         quick: list[QuickReply] = []
         if possible and dialogue.subscriptions is not None:
-            quick.append(
-                QuickReply("알림 신청", "이 사업들 공고 알림 신청 (수신 동의)", {"action": "eligibility_subscribe"})
-            )
+            quick.append(QuickReply("알림 신청", "이 사업들 공고 알림 신청", {"action": "eligibility_subscribe"}))
         if result.by_outcome["신청 가능"] and dialogue.handoff_port is not None:
             quick.append(QuickReply("신청 의사 등록", "신청 의사 등록", {"action": "eligibility_intent"}))
         if dialogue.handoff_port is not None and dialogue.flows.get(HANDOFF_FLOW) is not None:
             quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"action": "eligibility_handoff"}))
         else:  # no hand-off form: the dialogue shows the desk's phone
             quick.append(QuickReply("상담 신청", "현장데스크 상담 신청", {"intent": "handoff"}))
-        values = result.facts
-        open_programs = candidates(rules, values)
+        open_programs = _open_programs(rules, result)
         for fact, reply in REFINE.items():
             if (
                 fact not in slots["declined"]
@@ -250,7 +246,8 @@ class EligibilityFlow:
                 and any(fact in p.facts() for p in open_programs)
             ):
                 quick.append(reply)
-        if slots.get("focus") and next_question(rules, values, set(slots["declined"]), []) is not None:
+        focus = slots.get("focus") or []
+        if focus and any(p.program not in focus for p in rules.programs):
             quick.append(QuickReply("다른 사업도 확인", "다른 사업도 확인", {"action": "eligibility_more"}))
         quick.append(RESTART)
         return tuple(quick[:10])
@@ -279,10 +276,12 @@ class EligibilityFlow:
             intent="eligibility",
         )
 
-    def _current(self, turn: Turn, program_ids: list[str] | None = None) -> EligibilityResult:
+    def _current(self, turn: Turn) -> EligibilityResult:
+        """The outcomes of the programs the user asked about (every program when none was named):
+        the result, its reasons and its next steps are about those; the others are an offer."""
         rules, regions = _data(turn)
         facts = CompanyFacts.model_validate(turn.state.slots["facts"])
-        return evaluate(facts, rules, regions, program_ids, turn.dialogue.kb)
+        return evaluate(facts, rules, regions, turn.state.slots.get("focus") or None, turn.dialogue.kb)
 
     # ------------------------------------------------------------------ next steps
     async def _subscribe(self, turn: Turn) -> Reply:
@@ -291,15 +290,14 @@ class EligibilityFlow:
         kb = turn.dialogue.kb
         rules, _ = _data(turn)
         # The programs the company may apply to or could once a fact is known; not the doubtful ones.
-        open_ids = set(result.by_outcome["신청 가능"]) | {p.program for p in candidates(rules, result.facts)}
+        open_ids = set(result.by_outcome["신청 가능"]) | {p.program for p in _open_programs(rules, result)}
         topics: list[str] = []
         for program_id in sorted(open_ids):
             topics.extend(t for t in kb.program(program_id).topics if t not in topics)
         if port is None or not topics:
             return Reply(texts=("이 채널에서는 알림 신청을 바로 처리할 수 없어요.",), quick_replies=(RESTART,))
-        answer = await port.subscribe(turn.message, topics, consent=True)
-        text = answer.message or ("알림을 신청했어요." if answer.ok else "알림 신청을 처리하지 못했어요.")
-        return Reply(texts=(text,), quick_replies=self._next_steps(turn, rules, result), intent="subscribe")
+        # The same steps as any subscription: consent text first (and the e-mail on web/CLI).
+        return await turn.dialogue.start_subscription(turn, topics)
 
     async def _handoff(self, turn: Turn) -> Reply | None:
         """Hand over to the desk's hand-off form, carrying the facts and outcomes for the staff."""
@@ -355,6 +353,12 @@ def next_question(rules: EligibilityRules, values: dict[str, Any], declined: set
         if values.get(fact) is None and fact not in declined and any(fact in p.facts() for p in open_programs):
             return fact
     return None
+
+
+def _open_programs(rules: EligibilityRules, result: EligibilityResult) -> list[ProgramRules]:
+    """The result's programs that no known fact rules out or puts in doubt."""
+    shown = {r.program_id for r in result.results}
+    return [p for p in candidates(rules, result.facts) if p.program in shown]
 
 
 def _merge(slots: dict[str, Any], found: Extracted) -> None:

@@ -22,13 +22,23 @@ class SubscriptionResult:
     ok: bool
     topics: tuple[str, ...] = ()
     message: str = ""
+    # E-mail: a confirmation link was mailed; alerts start once its owner follows it.
+    pending: bool = False
 
 
 class SubscriptionPort(Protocol):
     async def subscribe(
-        self, message: Message, topics: list[str], *, consent: bool, address: str | None = None
+        self,
+        message: Message,
+        topics: list[str],
+        *,
+        consent: bool,
+        address: str | None = None,
+        consent_text: str | None = None,
     ) -> SubscriptionResult:
-        """`address`: the e-mail a web chat or CLI user gave (those channels have none of their own)."""
+        """`address`: the e-mail a web chat or CLI user gave (those channels have none of their own).
+        `consent_text`: the text the user agreed to, kept as the consent record; a first
+        subscription needs it (adding topics to an active one does not)."""
         ...
 
     async def unsubscribe(self, message: Message) -> SubscriptionResult: ...

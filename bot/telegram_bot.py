@@ -36,11 +36,14 @@ from bot.render.telegram import (
 from bot.reply import Message
 from bot.telegram_keys import CallbackPayload
 from core.privacy import redact_in_logs
+from knowledge_base.consent import load_alert_consent
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query")
 SUBSCRIBE_PREFIX = "sub:"
+AGREE_PREFIX = "subok:"  # '동의하고 구독' under the consent text: the tap that is consent
+DECLINE_DATA = "subno"
 UNSUBSCRIBE_DATA = "unsub"
 
 HELP_TEXT = (
@@ -52,10 +55,10 @@ HELP_TEXT = (
     "/help 도움말"
 )
 SUBSCRIBE_PROMPT = (
-    "알림을 받을 분야를 골라 주세요. 버튼을 누르면 이 채팅으로 새 공고와 마감 안내를 보내 드리는 데 "
-    "동의하신 것으로 보고 구독합니다. 밤 9시부터 아침 8시까지는 보내지 않으며, "
-    "언제든 /unsubscribe 로 해지할 수 있습니다."
+    "알림을 받을 분야를 골라 주세요. 처음 구독하실 때는 고르신 뒤 수신 동의 내용을 보여 드리고, "
+    "'동의하고 구독'을 누르셔야 구독됩니다."
 )
+DECLINED = "동의하지 않으셔서 알림을 신청하지 않았어요."
 SUBSCRIPTION_CLOSED = "지금은 알림 구독을 받을 수 없습니다."
 SUBSCRIBE_FAILED = "구독하지 못했습니다. 잠시 후 다시 시도해 주세요."
 NO_SUBSCRIPTION = "아직 구독 중인 알림 분야가 없습니다. /subscribe 로 구독할 수 있어요."
@@ -89,13 +92,19 @@ class TelegramBot:
         topics: Sequence[str],
         keys: CallbackKeys | None = None,
         store: CallbackStore | None = None,
+        consent_text: str = "",
     ) -> None:
         self.application = application
         self._dialogue = dialogue
         self._subscriptions = subscriptions
         self._store = store
         # Topics whose callback data would pass Telegram's 64-byte limit cannot be offered as buttons.
-        self._topics = [t for t in topics if len((SUBSCRIBE_PREFIX + t).encode()) <= MAX_CALLBACK_BYTES]
+        self._topics = [t for t in topics if len((AGREE_PREFIX + t).encode()) <= MAX_CALLBACK_BYTES]
+        # The text every channel shows before a first subscription (knowledge_base/data/alert_consent.yaml).
+        self._consent = load_alert_consent()
+        if subscriptions is not None and not consent_text:
+            raise ValueError("a Telegram bot that subscribes chats needs the consent text to show")
+        self._consent_text = consent_text
         self._keys = keys or CallbackKeys()
         self._started = False
         application.add_handler(CommandHandler("start", self._on_help))
@@ -121,6 +130,7 @@ class TelegramBot:
         topics: Sequence[str],
         store: CallbackStore | None = None,
         polling: bool = False,
+        consent_text: str = "",
     ) -> TelegramBot:
         # Every Bot API URL contains the token, and httpx logs each request URL.
         redact_in_logs(token, "<telegram-bot-token>", ("httpx", "telegram"))
@@ -133,7 +143,7 @@ class TelegramBot:
         )
         if not polling:
             builder = builder.updater(None)
-        return cls(builder.build(), dialogue, subscriptions, topics, store=store)
+        return cls(builder.build(), dialogue, subscriptions, topics, store=store, consent_text=consent_text)
 
     async def start(self) -> None:
         """Initialise (getMe) and start the application; webhook updates may come in after this."""
@@ -246,13 +256,27 @@ class TelegramBot:
         text = result.message or ("알림을 해지했습니다." if result.ok else NO_SUBSCRIPTION)
         await self._send(chat_id, [TelegramMessage(html.escape(text))])
 
-    async def _subscribe(self, chat_id: int, topic: str) -> None:
+    async def _subscribe(self, chat_id: int, topic: str, *, agreed: bool) -> None:
         if self._subscriptions is None or topic not in self._topics:
             await self._send(chat_id, [TelegramMessage(html.escape(EXPIRED_BUTTON))])
             return
-        # The service adds the topic to the ones the chat already has.
         message = self._message(chat_id, f"/subscribe {topic}")
-        result = await self._subscriptions.subscribe(message, [topic], consent=True)
+        first = not await self._subscriptions.topics_of(message)
+        if first and not agreed:
+            text = self._consent.ask([topic], self._consent_text)
+            markup = InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(self._consent.agree_label, callback_data=AGREE_PREFIX + topic),
+                        InlineKeyboardButton("취소", callback_data=DECLINE_DATA),
+                    ]
+                ]
+            )
+            await self._send(chat_id, [TelegramMessage(html.escape(text), markup)])
+            return
+        # The service adds the topic to the ones the chat already has (whose consent is on record).
+        consent_text = self._consent_text if first else None
+        result = await self._subscriptions.subscribe(message, [topic], consent=True, consent_text=consent_text)
         text = result.message or ("알림을 신청했어요." if result.ok else SUBSCRIBE_FAILED)
         await self._send(chat_id, [TelegramMessage(html.escape(text))])
 
@@ -267,7 +291,15 @@ class TelegramBot:
             return
         if data.startswith(SUBSCRIBE_PREFIX):
             await query.answer()
-            await self._subscribe(chat.id, data[len(SUBSCRIBE_PREFIX) :])
+            await self._subscribe(chat.id, data[len(SUBSCRIBE_PREFIX) :], agreed=False)
+            return
+        if data.startswith(AGREE_PREFIX):
+            await query.answer()
+            await self._subscribe(chat.id, data[len(AGREE_PREFIX) :], agreed=True)
+            return
+        if data == DECLINE_DATA:
+            await query.answer()
+            await self._send(chat.id, [TelegramMessage(html.escape(DECLINED))])
             return
         if data == UNSUBSCRIBE_DATA:
             await query.answer()

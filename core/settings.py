@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     quiet_hours_end: int = 8
     reminder_hour: int = 9
     reminder_days_before: list[int] = Field(default_factory=lambda: [7, 3, 1, 0])
+    # E-mail double opt-in: the confirmation link's life, and how often one address is mailed.
+    optin_token_ttl_h: int = Field(48, ge=1, le=24 * 14)
+    optin_resend_after_s: int = Field(600, ge=0)
+    optin_max_mails: int = Field(5, ge=1)
     delivery_max_attempts: int = 6
     delivery_backoff_base_s: float = 30.0
     delivery_batch_size: int = 200

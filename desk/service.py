@@ -75,25 +75,26 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
-class ConsultationFilter:
-    q: str | None = None
+class RecordFilter:
+    """What consultations and intents are both filtered by."""
+
+    q: str | None = None  # company name or the record's notes
     status: str | None = None
-    channel: str | None = None
-    category: str | None = None
     company_id: int | None = None
     date_from: date | None = None  # inclusive, a KST calendar day
     date_to: date | None = None  # inclusive, a KST calendar day
 
 
 @dataclass(frozen=True)
-class IntentFilter:
-    q: str | None = None
-    status: str | None = None
+class ConsultationFilter(RecordFilter):
+    channel: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class IntentFilter(RecordFilter):
     source: str | None = None
     program_id: str | None = None
-    company_id: int | None = None
-    date_from: date | None = None
-    date_to: date | None = None
 
 
 def _like(q: str) -> str:
@@ -109,8 +110,60 @@ def _order(column: Any, descending: bool) -> Any:
     return column.desc() if descending else column.asc()
 
 
+def _filter_records(
+    query: Select[Any],
+    flt: RecordFilter,
+    model: Any,
+    notes: Any,
+    moment: Any,
+    equal: Sequence[tuple[Any, object]] = (),
+) -> Select[Any]:
+    """The filters consultations and intents share: `q` searches the company name and `notes`,
+    the KST days apply to `moment`, and each (column, value) in `equal` with a value must match."""
+    if flt.q and flt.q.strip():
+        pattern = _like(flt.q)
+        query = query.where(or_(Company.name.ilike(pattern, escape="\\"), notes.ilike(pattern, escape="\\")))
+    for column, value in ((model.status, flt.status), (model.company_id, flt.company_id), *equal):
+        if value:
+            query = query.where(column == value)
+    if flt.date_from:
+        query = query.where(moment >= kst_day_start(flt.date_from))
+    if flt.date_to:
+        query = query.where(moment < kst_day_start(flt.date_to + timedelta(days=1)))
+    return query
+
+
+def _sorted(query: Select[Any], sort: str, columns: dict[str, Any], model: Any) -> Select[Any]:
+    """`sort` is a key of `columns`, '-' first for descending; newest id breaks ties."""
+    return query.order_by(_order(columns[sort.lstrip("-")], sort.startswith("-")), model.id.desc())
+
+
 def _snapshot(row: Any, fields: Sequence[str]) -> dict[str, Any]:
     return {field: getattr(row, field) for field in fields}
+
+
+_STALE_MESSAGE = "다른 사람이 먼저 수정했습니다. 새로 불러온 뒤 다시 저장하세요"
+_NOT_FOUND = {
+    Company: "기업을 찾을 수 없습니다",
+    Consultation: "상담 기록을 찾을 수 없습니다",
+    ApplicationIntent: "신청 의향을 찾을 수 없습니다",
+}
+R = TypeVar("R", Company, Consultation, ApplicationIntent)
+
+
+async def _load(session: AsyncSession, model: type[R], item_id: int) -> R:
+    row = await session.get(model, item_id)
+    if row is None:
+        raise NotFound(_NOT_FOUND[model])
+    return row
+
+
+async def _for_update(session: AsyncSession, model: type[R], item_id: int, version: int) -> R:
+    """The row to change, if the caller edited the version that is current (optimistic locking)."""
+    row = await _load(session, model, item_id)
+    if row.version != version:
+        raise StaleVersion(_STALE_MESSAGE)
+    return row
 
 
 def _to_staff(user: StaffUser) -> Staff:
@@ -218,38 +271,17 @@ class DeskService:
         async with self.db.session() as session:
             now = self.clock.now()
             company = Company(**data.model_dump(), version=1, created_at=now, updated_at=now)
-            session.add(company)
-            try:
-                await session.flush()
-            except IntegrityError as exc:
-                raise Conflict("이미 등록된 사업자등록번호입니다") from exc
-            audit.record(
-                session,
-                self.clock,
-                actor,
-                "create",
-                "company",
-                company.id,
-                audit.diff({}, _snapshot(company, _COMPANY_FIELDS)),
-            )
-            await session.commit()
+            snapshot = _snapshot(company, _COMPANY_FIELDS)
+            await self._insert(session, actor, "company", company, snapshot, "이미 등록된 사업자등록번호입니다")
             return company
 
     async def get_company(self, company_id: int) -> Company:
-        async with self.db.session() as session:
-            company = await session.get(Company, company_id)
-            if company is None:
-                raise NotFound("기업을 찾을 수 없습니다")
-            return company
+        return await self._get(Company, company_id)
 
     async def update_company(self, actor: Staff, company_id: int, data: CompanyUpdate) -> Company:
         changes = data.model_dump(exclude_unset=True, exclude={"version"})
         async with self.db.session() as session:
-            company = await session.get(Company, company_id)
-            if company is None:
-                raise NotFound("기업을 찾을 수 없습니다")
-            if company.version != data.version:
-                raise StaleVersion("다른 사람이 먼저 수정했습니다. 새로 불러온 뒤 다시 저장하세요")
+            company = await _for_update(session, Company, company_id, data.version)
             before = _snapshot(company, _COMPANY_FIELDS)
             for field, value in changes.items():
                 setattr(company, field, value)
@@ -337,20 +369,8 @@ class DeskService:
                 category_rows=[ConsultationCategory(category=c) for c in data.categories],
                 program_rows=[ConsultationProgram(program_id=p) for p in data.program_ids],
             )
-            session.add(consultation)
-            await session.flush()
-            audit.record(
-                session,
-                self.clock,
-                actor,
-                "create",
-                "consultation",
-                consultation.id,
-                audit.diff({}, self._consultation_snapshot(consultation)),
-            )
-            await session.commit()
-            consultation_id = consultation.id
-        return await self.get_consultation(consultation_id)
+            await self._insert(session, actor, "consultation", consultation, self._consultation_snapshot(consultation))
+        return await self.get_consultation(consultation.id)
 
     @staticmethod
     def _consultation_snapshot(c: Consultation) -> dict[str, Any]:
@@ -367,22 +387,14 @@ class DeskService:
         }
 
     async def get_consultation(self, consultation_id: int) -> Consultation:
-        async with self.db.session() as session:
-            consultation = await session.get(Consultation, consultation_id)
-            if consultation is None:
-                raise NotFound("상담 기록을 찾을 수 없습니다")
-            return consultation
+        return await self._get(Consultation, consultation_id)
 
     async def update_consultation(self, actor: Staff, consultation_id: int, data: ConsultationUpdate) -> Consultation:
         changes = data.model_dump(exclude_unset=True, exclude={"version"})
         if "program_ids" in changes and changes["program_ids"] is not None:
             self._check_programs(changes["program_ids"])
         async with self.db.session() as session:
-            consultation = await session.get(Consultation, consultation_id)
-            if consultation is None:
-                raise NotFound("상담 기록을 찾을 수 없습니다")
-            if consultation.version != data.version:
-                raise StaleVersion("다른 사람이 먼저 수정했습니다. 새로 불러온 뒤 다시 저장하세요")
+            consultation = await _for_update(session, Consultation, consultation_id, data.version)
             before = self._consultation_snapshot(consultation)
             for field, value in changes.items():
                 if field == "categories":
@@ -421,31 +433,16 @@ class DeskService:
         sort: ConsultationSort = "-occurred_at",
     ) -> Page[Consultation]:
         query = select(Consultation).join(Company, Company.id == Consultation.company_id)
-        if flt.q and flt.q.strip():
-            pattern = _like(flt.q)
-            query = query.where(
-                or_(Company.name.ilike(pattern, escape="\\"), Consultation.notes.ilike(pattern, escape="\\"))
-            )
-        if flt.status:
-            query = query.where(Consultation.status == flt.status)
-        if flt.channel:
-            query = query.where(Consultation.channel == flt.channel)
-        if flt.company_id:
-            query = query.where(Consultation.company_id == flt.company_id)
+        equal = [(Consultation.channel, flt.channel)]
+        query = _filter_records(query, flt, Consultation, Consultation.notes, Consultation.occurred_at, equal)
         if flt.category:
             query = query.where(
                 Consultation.id.in_(
                     select(ConsultationCategory.consultation_id).where(ConsultationCategory.category == flt.category)
                 )
             )
-        if flt.date_from:
-            query = query.where(Consultation.occurred_at >= kst_day_start(flt.date_from))
-        if flt.date_to:
-            query = query.where(Consultation.occurred_at < kst_day_start(flt.date_to + timedelta(days=1)))
-        key = sort.lstrip("-")
-        column = {"occurred_at": Consultation.occurred_at, "company": Company.name, "status": Consultation.status}[key]
-        query = query.order_by(_order(column, sort.startswith("-")), Consultation.id.desc())
-        return await self._page(query, limit, offset)
+        columns = {"occurred_at": Consultation.occurred_at, "company": Company.name, "status": Consultation.status}
+        return await self._page(_sorted(query, sort, columns, Consultation), limit, offset)
 
     # --- application intents ------------------------------------------------------------
 
@@ -489,36 +486,17 @@ class DeskService:
                 created_at=now,
                 updated_at=now,
             )
-            session.add(intent)
-            await session.flush()
-            audit.record(
-                session,
-                self.clock,
-                actor,
-                "create",
-                "intent",
-                intent.id,
-                audit.diff({}, _snapshot(intent, ("company_id", "program_id", "announcement_ref", "status", "source"))),
-            )
-            await session.commit()
-            intent_id = intent.id
-        return await self.get_intent(intent_id)
+            snapshot = _snapshot(intent, ("company_id", "program_id", "announcement_ref", "status", "source"))
+            await self._insert(session, actor, "intent", intent, snapshot)
+        return await self.get_intent(intent.id)
 
     async def get_intent(self, intent_id: int) -> ApplicationIntent:
-        async with self.db.session() as session:
-            intent = await session.get(ApplicationIntent, intent_id)
-            if intent is None:
-                raise NotFound("신청 의향을 찾을 수 없습니다")
-            return intent
+        return await self._get(ApplicationIntent, intent_id)
 
     async def update_intent(self, actor: Staff, intent_id: int, data: IntentUpdate) -> ApplicationIntent:
         changes = {k: v for k, v in data.model_dump(exclude_unset=True, exclude={"version"}).items() if v is not None}
         async with self.db.session() as session:
-            intent = await session.get(ApplicationIntent, intent_id)
-            if intent is None:
-                raise NotFound("신청 의향을 찾을 수 없습니다")
-            if intent.version != data.version:
-                raise StaleVersion("다른 사람이 먼저 수정했습니다. 새로 불러온 뒤 다시 저장하세요")
+            intent = await _for_update(session, ApplicationIntent, intent_id, data.version)
             before = _snapshot(intent, ("status", "note"))
             for field, value in changes.items():
                 setattr(intent, field, value)
@@ -534,31 +512,16 @@ class DeskService:
         self, flt: IntentFilter, *, limit: int = 50, offset: int = 0, sort: IntentSort = "-created_at"
     ) -> Page[ApplicationIntent]:
         query = select(ApplicationIntent).outerjoin(Company, Company.id == ApplicationIntent.company_id)
-        if flt.q and flt.q.strip():
-            pattern = _like(flt.q)
-            query = query.where(
-                or_(Company.name.ilike(pattern, escape="\\"), ApplicationIntent.note.ilike(pattern, escape="\\"))
-            )
-        if flt.status:
-            query = query.where(ApplicationIntent.status == flt.status)
-        if flt.source:
-            query = query.where(ApplicationIntent.source == flt.source)
-        if flt.program_id:
-            query = query.where(ApplicationIntent.program_id == flt.program_id)
-        if flt.company_id:
-            query = query.where(ApplicationIntent.company_id == flt.company_id)
-        if flt.date_from:
-            query = query.where(ApplicationIntent.created_at >= kst_day_start(flt.date_from))
-        if flt.date_to:
-            query = query.where(ApplicationIntent.created_at < kst_day_start(flt.date_to + timedelta(days=1)))
-        key = sort.lstrip("-")
-        column = {
+        equal = [(ApplicationIntent.source, flt.source), (ApplicationIntent.program_id, flt.program_id)]
+        query = _filter_records(
+            query, flt, ApplicationIntent, ApplicationIntent.note, ApplicationIntent.created_at, equal
+        )
+        columns = {
             "created_at": ApplicationIntent.created_at,
             "status": ApplicationIntent.status,
             "company": Company.name,
-        }[key]
-        query = query.order_by(_order(column, sort.startswith("-")), ApplicationIntent.id.desc())
-        return await self._page(query, limit, offset)
+        }
+        return await self._page(_sorted(query, sort, columns, ApplicationIntent), limit, offset)
 
     # --- audit trail ------------------------------------------------------------------
 
@@ -628,6 +591,28 @@ class DeskService:
 
     # --- helpers ------------------------------------------------------------------------
 
+    async def _get(self, model: type[R], item_id: int) -> R:
+        async with self.db.session() as session:
+            return await _load(session, model, item_id)
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        actor: Staff | str,
+        entity: str,
+        row: Company | Consultation | ApplicationIntent,
+        snapshot: dict[str, Any],
+        conflict: str = "다른 기록과 충돌합니다",
+    ) -> None:
+        """Adds and commits a new row with its audit entry; a unique key it breaks is a Conflict."""
+        session.add(row)
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            raise Conflict(conflict) from exc
+        audit.record(session, self.clock, actor, "create", entity, row.id, audit.diff({}, snapshot))
+        await session.commit()
+
     async def _page(self, query: Select[Any], limit: int, offset: int) -> Page[Any]:
         async with self.db.session() as session:
             total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
@@ -639,7 +624,7 @@ class DeskService:
         try:
             await session.commit()
         except StaleDataError as exc:
-            raise StaleVersion("다른 사람이 먼저 수정했습니다. 새로 불러온 뒤 다시 저장하세요") from exc
+            raise StaleVersion(_STALE_MESSAGE) from exc
         except IntegrityError as exc:
             raise Conflict(conflict_message) from exc
 

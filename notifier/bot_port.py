@@ -2,40 +2,68 @@
 
 Kakao users are keyed by botUserKey (`Message.user_key`), with plusfriendUserKey kept as
 the alternative key the Event API also accepts; Telegram users by their chat id. The web chat and
-the CLI have no address to push to: their users subscribe an e-mail address they give
-(`address`), and end it with the one-step link every e-mail carries.
+the CLI have no address to push to: their users give an e-mail address (`address`), which
+subscribes only once its owner follows the confirmation link mailed to it (`notifier.optin`),
+and end it with the one-step link every e-mail carries.
 """
 
 from __future__ import annotations
 
 from bot.ports import EMAIL_CHANNELS, SubscriptionResult
 from bot.reply import Message
+from notifier.optin import OptinService
+from notifier.render import format_moment
 from notifier.subscriptions import SubscriptionError, SubscriptionService
 
 _CHANNEL_OF = {"kakao": "kakao", "telegram": "telegram"}
 NOT_ON_THIS_CHANNEL = "알림은 카카오톡 채널이나 텔레그램에서 신청할 수 있어요."
 NEEDS_EMAIL = "알림을 받으실 이메일 주소가 필요해요."
+NEEDS_CONSENT = "알림을 받으려면 먼저 수신 동의 내용을 확인하고 동의해 주세요."
+MAIL_FAILED = "확인 메일을 보내지 못했어요. 잠시 후 다시 시도해 주세요."
+MAIL_THROTTLED = (
+    "확인 메일을 조금 전에 보내 드렸어요. 받은 메일의 링크를 열어 '구독 확인'을 눌러 주세요. "
+    "고르신 분야는 그 확인에 함께 담겨요. (메일은 잠시 뒤에 다시 보낼 수 있어요)"
+)
 
 
 class NotifierSubscriptionPort:
-    def __init__(self, service: SubscriptionService) -> None:
+    def __init__(self, service: SubscriptionService, optin: OptinService | None = None) -> None:
         self.service = service
+        # Without it (tests of chat channels only) e-mail cannot be subscribed from a chat.
+        self.optin = optin
 
     @property
     def known_topics(self) -> list[str]:
         return list(self.service.known_topics)
 
     async def subscribe(
-        self, message: Message, topics: list[str], *, consent: bool, address: str | None = None
+        self,
+        message: Message,
+        topics: list[str],
+        *,
+        consent: bool,
+        address: str | None = None,
+        consent_text: str | None = None,
     ) -> SubscriptionResult:
         if message.channel in EMAIL_CHANNELS:
-            return await self._subscribe_email(address, topics, consent=consent)
+            return await self._subscribe_email(message.channel, address, topics, consent, consent_text)
         channel = _CHANNEL_OF.get(message.channel)
         if channel is None:
             return SubscriptionResult(ok=False, message=NOT_ON_THIS_CHANNEL)
         alt = (message.profile or {}).get("plusfriendUserKey") if channel == "kakao" else None
         try:
-            view = await self.service.subscribe(channel, message.user_key, topics, consent=consent, alt_address=alt)
+            if consent_text is None and not await self.service.topics_of(channel, message.user_key):
+                # A first subscription records the text agreed to; only topics may be added without.
+                return SubscriptionResult(ok=False, message=NEEDS_CONSENT)
+            view = await self.service.subscribe(
+                channel,
+                message.user_key,
+                topics,
+                consent=consent,
+                alt_address=alt,
+                consent_channel=channel,
+                consent_text=consent_text,
+            )
         except SubscriptionError as exc:
             return SubscriptionResult(ok=False, message=str(exc))
         listed = ", ".join(view.topics)
@@ -45,19 +73,33 @@ class NotifierSubscriptionPort:
             message=f"알림을 신청했어요. 관심 분야: {listed}. 그만 받으려면 '알림 해지'라고 보내 주세요.",
         )
 
-    async def _subscribe_email(self, address: str | None, topics: list[str], *, consent: bool) -> SubscriptionResult:
+    async def _subscribe_email(
+        self, via: str, address: str | None, topics: list[str], consent: bool, consent_text: str | None
+    ) -> SubscriptionResult:
         if not address:
             return SubscriptionResult(ok=False, message=NEEDS_EMAIL)
+        if self.optin is None:
+            return SubscriptionResult(ok=False, message=NOT_ON_THIS_CHANNEL)
+        if not consent_text:
+            return SubscriptionResult(ok=False, message=NEEDS_CONSENT)
         try:
-            view = await self.service.subscribe("email", address, topics, consent=consent)
+            outcome = await self.optin.request(
+                address, topics, consent=consent, consent_channel=via, consent_text=consent_text
+            )
         except SubscriptionError as exc:
             return SubscriptionResult(ok=False, message=str(exc))
+        if outcome.status == "failed":
+            return SubscriptionResult(ok=False, message=MAIL_FAILED)
+        if outcome.status == "throttled":
+            return SubscriptionResult(ok=True, topics=outcome.topics, pending=True, message=MAIL_THROTTLED)
         return SubscriptionResult(
             ok=True,
-            topics=view.topics,
+            topics=outcome.topics,
+            pending=True,
             message=(
-                f"이메일 알림을 신청했어요. 관심 분야: {', '.join(view.topics)}. "
-                "그만 받으려면 알림 메일 아래의 '수신 거부' 링크를 눌러 주세요."
+                f"{address}(으)로 확인 메일을 보냈어요. 메일의 링크를 열어 '구독 확인'을 누르시면 "
+                f"{', '.join(outcome.topics)} 공고 알림이 시작돼요. 링크는 {format_moment(outcome.expires_at)}까지 "
+                "한 번 쓸 수 있어요. 메일이 보이지 않으면 스팸함도 확인해 주세요."
             ),
         )
 

@@ -183,15 +183,20 @@ class EmailChannel:
     async def close(self) -> None:
         return None
 
-    def build(self, address: str, content: Content) -> EmailMessage:
+    def compose(self, address: str, subject: str, body: str) -> EmailMessage:
         message = EmailMessage()
         name, mail = parseaddr(self.settings.mail_from)
         message["From"] = formataddr((name, mail))
         message["To"] = address
-        message["Subject"] = content.subject
+        message["Subject"] = subject
+        message.set_content(body, charset="utf-8")
+        return message
+
+    def build(self, address: str, content: Content) -> EmailMessage:
+        body = plain_text(content, "더 이상 받지 않으려면 아래 링크를 누르세요.")
+        message = self.compose(address, content.subject, body)
         message["List-Unsubscribe"] = f"<{content.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message.set_content(plain_text(content, "더 이상 받지 않으려면 아래 링크를 누르세요."), charset="utf-8")
         return message
 
     def _send_sync(self, message: EmailMessage) -> None:
@@ -205,8 +210,11 @@ class EmailChannel:
 
     async def send(self, addresses: list[str], content: Content) -> SendResult:
         (address,) = addresses
+        return await self.deliver(self.build(address, content))
+
+    async def deliver(self, message: EmailMessage) -> SendResult:
         try:
-            await asyncio.to_thread(self._send_sync, self.build(address, content))
+            await asyncio.to_thread(self._send_sync, message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             if codes and all(500 <= code < 600 for code in codes):

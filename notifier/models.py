@@ -91,6 +91,12 @@ class Subscriber(Base):
     alt_address: Mapped[str | None] = mapped_column(String(200), default=None)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # Where consent was given (kakao, telegram, web, cli, staff) and the text shown then: the
+    # proof of prior consent 정보통신망법 제50조 asks for. None: consent from before this was kept.
+    consent_channel: Mapped[str | None] = mapped_column(String(12), default=None)
+    consent_text: Mapped[str | None] = mapped_column(Text, default=None)
+    # When the owner of an e-mail address followed the confirmation link (double opt-in).
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     night_consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     active: Mapped[bool] = mapped_column(default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
@@ -110,9 +116,31 @@ class Subscriber(Base):
             "topics": list(self.topics or []),
             "active": self.active,
             "consent_at": self.consent_at.isoformat() if self.consent_at else None,
+            "consent_channel": self.consent_channel,
+            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
             "night_consent": self.night_consent,
             "deactivation_reason": self.deactivation_reason,
         }
+
+
+class OptinRequest(Base):
+    """An e-mail subscription waiting for its confirmation link: not a subscriber until then,
+    so no fan-out, reminder or audience count can reach it. Only the token's hash is kept."""
+
+    __tablename__ = "notifier_optin_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(12), default="email")
+    address: Mapped[str] = mapped_column(String(500), index=True)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    consent_channel: Mapped[str] = mapped_column(String(12))
+    consent_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class SubscriberTopic(Base):

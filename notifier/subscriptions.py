@@ -70,6 +70,14 @@ def validate_address(channel: str, address: str) -> str:
 
 
 @dataclass(frozen=True)
+class _ConsentRecord:
+    channel: str
+    text: str | None
+    confirmed: bool
+    night_consent: bool
+
+
+@dataclass(frozen=True)
 class SubscriptionView:
     id: int
     channel: str
@@ -108,37 +116,49 @@ class SubscriptionService:
         consent: bool,
         night_consent: bool = False,
         alt_address: str | None = None,
+        consent_channel: str = "staff",
+        consent_text: str | None = None,
+        confirmed: bool = False,
     ) -> SubscriptionView:
+        """Activate (or add topics to) a subscription. `consent_channel`/`consent_text`: where the
+        user agreed and to what; kept with the subscriber. Topics added to an active subscription
+        without a new text keep the first consent record. `confirmed`: an e-mail owner confirmed."""
         if not consent:
             raise SubscriptionError("알림을 받으려면 수신 동의가 필요해요.")
         address = validate_address(channel, address)
         wanted = clean_topics(topics)
         if not wanted:
             raise SubscriptionError("관심 분야를 하나 이상 골라 주세요.")
+        record = _ConsentRecord(consent_channel[:12], consent_text, confirmed, night_consent)
         try:
-            return await self._subscribe(channel, address, wanted, night_consent, alt_address)
+            return await self._subscribe(channel, address, wanted, record, alt_address)
         except IntegrityError:
             # Another request of the same user inserted the row between our look-up and insert
             # (Kakao delivers quick taps together): the second try finds and updates that row.
-            return await self._subscribe(channel, address, wanted, night_consent, alt_address)
+            return await self._subscribe(channel, address, wanted, record, alt_address)
 
     async def _subscribe(
-        self, channel: str, address: str, wanted: list[str], night_consent: bool, alt_address: str | None
+        self, channel: str, address: str, wanted: list[str], record: _ConsentRecord, alt_address: str | None
     ) -> SubscriptionView:
         now = self.clock.now()
         async with self.db.writing(), self.db.session() as session:
             sub = await self._find(session, channel, address)
             if sub is None:
-                sub = Subscriber(channel=channel, address=address, created_at=now, topics=[])
+                sub = Subscriber(channel=channel, address=address, created_at=now, topics=[], active=False)
                 session.add(sub)
             if alt_address:
                 sub.alt_address = alt_address
+            if not sub.active or record.text is not None:
+                sub.consent_at = now
+                sub.consent_channel = record.channel
+                sub.consent_text = record.text
+            if record.confirmed:
+                sub.confirmed_at = now
             sub.topics = clean_topics([*(sub.topics if sub.active else []), *wanted])
             sub.active = True
             sub.deactivated_at = None
             sub.deactivation_reason = None
-            sub.consent_at = now
-            if night_consent:
+            if record.night_consent:
                 sub.night_consent_at = now
             sub.updated_at = now
             await session.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -11,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from api.deps import ServicesDep, require_staff
+from knowledge_base.consent import load_alert_consent
 from notifier.models import PERIOD_KINDS, Delivery, Subscriber
 from notifier.service import AnnouncementError, AnnouncementInput
 from notifier.subscriptions import SubscriptionError
@@ -71,8 +74,15 @@ def _bad(exc: Exception) -> HTTPException:
     return HTTPException(422, detail=str(exc))
 
 
-def _missing(exc: LookupError) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0]) if exc.args else "없음")
+@contextmanager
+def _announcement_errors(refused: int = 422) -> Iterator[None]:
+    """An unknown announcement is a 404; a change its state or rules refuse is `refused`."""
+    try:
+        yield
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0]) if exc.args else "없음") from exc
+    except AnnouncementError as exc:
+        raise HTTPException(refused, detail=str(exc)) from exc
 
 
 @router.get("/announcements", dependencies=staff)
@@ -88,21 +98,17 @@ async def list_announcements(
 
 @router.post("/announcements", dependencies=staff, status_code=status.HTTP_201_CREATED)
 async def create_announcement(body: AnnouncementIn, services: ServicesDep) -> dict[str, Any]:
-    try:
+    with _announcement_errors():
         ann = await services.notifier.announcements.create(
             AnnouncementInput(**{**body.model_dump(), "topics": tuple(body.topics)})
         )
-    except AnnouncementError as exc:
-        raise _bad(exc) from exc
     return ann.to_dict()
 
 
 @router.get("/announcements/{announcement_id}", dependencies=staff)
 async def get_announcement(announcement_id: int, services: ServicesDep) -> dict[str, Any]:
-    try:
+    with _announcement_errors():
         ann = await services.notifier.announcements.get(announcement_id)
-    except LookupError as exc:
-        raise _missing(exc) from exc
     async with services.db.session() as session:
         counts = await session.execute(
             select(Delivery.status, func.count())
@@ -118,50 +124,46 @@ async def update_announcement(announcement_id: int, body: AnnouncementPatch, ser
     changes = body.model_dump(exclude_unset=True)
     if "topics" in changes:
         changes["topics"] = tuple(changes["topics"] or ())
-    try:
+    with _announcement_errors():
         ann = await services.notifier.announcements.update(announcement_id, changes)
-    except LookupError as exc:
-        raise _missing(exc) from exc
-    except AnnouncementError as exc:
-        raise _bad(exc) from exc
     return ann.to_dict()
 
 
 @router.post("/announcements/{announcement_id}/publish", dependencies=staff)
 async def publish_announcement(announcement_id: int, services: ServicesDep) -> dict[str, Any]:
-    try:
+    with _announcement_errors(refused=status.HTTP_409_CONFLICT):
         created = await services.notifier.announcements.publish(announcement_id)
-    except LookupError as exc:
-        raise _missing(exc) from exc
-    except AnnouncementError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return {"id": announcement_id, "status": "published", "deliveries_created": created}
 
 
 @router.post("/announcements/{announcement_id}/cancel", dependencies=staff)
 async def cancel_announcement(announcement_id: int, services: ServicesDep) -> dict[str, Any]:
-    try:
-        return (await services.notifier.announcements.cancel(announcement_id)).to_dict()
-    except LookupError as exc:
-        raise _missing(exc) from exc
+    with _announcement_errors():
+        ann = await services.notifier.announcements.cancel(announcement_id)
+    return ann.to_dict()
 
 
 @router.post("/announcements/{announcement_id}/close", dependencies=staff)
 async def close_announcement(announcement_id: int, services: ServicesDep) -> dict[str, Any]:
-    try:
-        return (await services.notifier.announcements.close(announcement_id)).to_dict()
-    except LookupError as exc:
-        raise _missing(exc) from exc
+    with _announcement_errors():
+        ann = await services.notifier.announcements.close(announcement_id)
+    return ann.to_dict()
 
 
-@router.post("/subscriptions/email", status_code=status.HTTP_201_CREATED)
+@router.post("/subscriptions/email", status_code=status.HTTP_202_ACCEPTED)
 async def subscribe_email(body: EmailSubscriptionIn, services: ServicesDep) -> dict[str, Any]:
-    """Anyone may subscribe an e-mail address with consent; every message links the way out."""
+    """Anyone may ask, with consent to the standard text: the address subscribes only once its
+    owner follows the confirmation link mailed to it. `status`: sent, throttled or failed."""
+    consent_text = load_alert_consent().consent(services.settings.quiet_hours_start, services.settings.quiet_hours_end)
     try:
-        view = await services.subscriptions.subscribe("email", body.email, body.topics, consent=body.consent)
+        outcome = await services.optin.request(
+            body.email, body.topics, consent=body.consent, consent_channel="api", consent_text=consent_text
+        )
     except SubscriptionError as exc:
         raise _bad(exc) from exc
-    return {"channel": view.channel, "topics": list(view.topics), "active": view.active}
+    if outcome.status == "failed":
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="확인 메일을 보내지 못했어요.")
+    return {"channel": "email", "topics": list(outcome.topics), "active": False, "confirmation": outcome.status}
 
 
 @router.post("/subscribers", dependencies=staff, status_code=status.HTTP_201_CREATED)

@@ -6,6 +6,8 @@ Thin: validation is in desk.schemas, rules in desk.service; every route needs a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
 
@@ -52,6 +54,7 @@ from desk.service import (
     IntentFilter,
     IntentSort,
     Page,
+    RecordFilter,
 )
 
 router = APIRouter(
@@ -155,24 +158,26 @@ async def update_company(company_id: ItemId, body: CompanyUpdate, services: Serv
 # --- consultations -------------------------------------------------------------------------
 
 
-def _consultation_filter(
+def _record_filter(
     q: SearchText = None,
-    status: ConsultationStatus | None = None,
-    channel: Channel | None = None,
-    category: Category | None = None,
     company_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     date_from: Annotated[Day | None, Query(description="KST 날짜 (포함)")] = None,
     date_to: Annotated[Day | None, Query(description="KST 날짜 (포함)")] = None,
+) -> RecordFilter:
+    """The query parameters consultations and intents share."""
+    return RecordFilter(q=q, company_id=company_id, date_from=date_from, date_to=date_to)
+
+
+RecordQuery = Annotated[RecordFilter, Depends(_record_filter)]
+
+
+def _consultation_filter(
+    common: RecordQuery,
+    status: ConsultationStatus | None = None,
+    channel: Channel | None = None,
+    category: Category | None = None,
 ) -> ConsultationFilter:
-    return ConsultationFilter(
-        q=q,
-        status=status,
-        channel=channel,
-        category=category,
-        company_id=company_id,
-        date_from=date_from,
-        date_to=date_to,
-    )
+    return ConsultationFilter(**asdict(common) | {"status": status}, channel=channel, category=category)
 
 
 @router.get("/consultations", response_model=PageOut[ConsultationOut], summary="상담 기록 목록")
@@ -221,23 +226,12 @@ async def update_consultation(
 
 
 def _intent_filter(
-    q: SearchText = None,
+    common: RecordQuery,
     status: IntentStatus | None = None,
     source: IntentSource | None = None,
     program_id: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")] = None,
-    company_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    date_from: Annotated[Day | None, Query(description="KST 날짜 (포함)")] = None,
-    date_to: Annotated[Day | None, Query(description="KST 날짜 (포함)")] = None,
 ) -> IntentFilter:
-    return IntentFilter(
-        q=q,
-        status=status,
-        source=source,
-        program_id=program_id,
-        company_id=company_id,
-        date_from=date_from,
-        date_to=date_to,
-    )
+    return IntentFilter(**asdict(common) | {"status": status}, source=source, program_id=program_id)
 
 
 @router.get("/intents", response_model=PageOut[IntentOut], summary="신청 의향 목록")
@@ -299,8 +293,20 @@ _MEDIA = {
 _EXPORT_RESPONSES = {200: {"content": {_MEDIA["csv"]: {}, _MEDIA["xlsx"]: {}}, "description": "파일 (CSV: UTF-8 BOM)"}}
 
 
-def _file(kind: str, fmt: str, date_from: date | None, date_to: date | None, body: bytes) -> Response:
-    filename, fallback = export_filename(kind, date_from, date_to, fmt)
+ExportFormat = Literal["csv", "xlsx"]
+ExportDay = Annotated[Day | None, Query()]
+
+
+def _file(
+    kind: str,
+    sheet: str,
+    header: Sequence[str],
+    rows: list[list[object]],
+    fmt: ExportFormat,
+    period: tuple[date | None, date | None],
+) -> Response:
+    body = to_csv(header, rows) if fmt == "csv" else to_xlsx(sheet, header, rows)
+    filename, fallback = export_filename(kind, *period, fmt)
     return Response(
         body,
         media_type=_MEDIA[fmt],
@@ -315,18 +321,12 @@ def _file(kind: str, fmt: str, date_from: date | None, date_to: date | None, bod
     responses=_EXPORT_RESPONSES,
 )
 async def export_consultations(
-    fmt: Literal["csv", "xlsx"],
-    services: ServicesDep,
-    _staff: StaffDep,
-    date_from: Annotated[Day | None, Query()] = None,
-    date_to: Annotated[Day | None, Query()] = None,
+    fmt: ExportFormat, services: ServicesDep, _staff: StaffDep, date_from: ExportDay = None, date_to: ExportDay = None
 ) -> Response:
-    page = await services.desk.list_consultations(
-        ConsultationFilter(date_from=date_from, date_to=date_to), limit=EXPORT_LIMIT, sort="occurred_at"
-    )
+    flt = ConsultationFilter(date_from=date_from, date_to=date_to)
+    page = await services.desk.list_consultations(flt, limit=EXPORT_LIMIT, sort="occurred_at")
     rows = consultation_rows(page.items, services.desk.program_label)
-    body = to_csv(CONSULTATION_HEADER, rows) if fmt == "csv" else to_xlsx("상담기록", CONSULTATION_HEADER, rows)
-    return _file("consultations", fmt, date_from, date_to, body)
+    return _file("consultations", "상담기록", CONSULTATION_HEADER, rows, fmt, (date_from, date_to))
 
 
 @router.get(
@@ -336,15 +336,9 @@ async def export_consultations(
     responses=_EXPORT_RESPONSES,
 )
 async def export_intents(
-    fmt: Literal["csv", "xlsx"],
-    services: ServicesDep,
-    _staff: StaffDep,
-    date_from: Annotated[Day | None, Query()] = None,
-    date_to: Annotated[Day | None, Query()] = None,
+    fmt: ExportFormat, services: ServicesDep, _staff: StaffDep, date_from: ExportDay = None, date_to: ExportDay = None
 ) -> Response:
-    page = await services.desk.list_intents(
-        IntentFilter(date_from=date_from, date_to=date_to), limit=EXPORT_LIMIT, sort="created_at"
-    )
+    flt = IntentFilter(date_from=date_from, date_to=date_to)
+    page = await services.desk.list_intents(flt, limit=EXPORT_LIMIT, sort="created_at")
     rows = intent_rows(page.items, services.desk.program_label)
-    body = to_csv(INTENT_HEADER, rows) if fmt == "csv" else to_xlsx("신청의향", INTENT_HEADER, rows)
-    return _file("intents", fmt, date_from, date_to, body)
+    return _file("intents", "신청의향", INTENT_HEADER, rows, fmt, (date_from, date_to))

@@ -114,8 +114,13 @@ def texts(body: dict) -> str:
 
 
 def cards(body: dict) -> dict[str, str]:
-    carousel = next(o["carousel"] for o in body["template"]["outputs"] if "carousel" in o)
-    return {item["title"]: item["description"] for item in carousel["items"]}
+    """A carousel's cards, or the one textCard a single card is sent as."""
+    for output in body["template"]["outputs"]:
+        if "carousel" in output:
+            return {item["title"]: item["description"] for item in output["carousel"]["items"]}
+        if "textCard" in output:
+            return {output["textCard"]["title"]: output["textCard"]["description"]}
+    raise AssertionError(f"no cards in {body}")
 
 
 async def test_done_when_through_the_kakao_skill(client) -> None:
@@ -138,7 +143,7 @@ async def test_profile_table_through_the_kakao_skill(client, profile: Profile) -
         body = await kakao(client, line, user=f"user-{profile.id}")
     kb = load_knowledge_base()
     marks = {"신청 가능": "✅", "확인 필요": "❓", "불가": "❌"}
-    expected = {f"{marks[outcome]} {kb.program(pid).short_name}" for pid, outcome in profile.expected.items()}
+    expected = {f"{marks[outcome]} {kb.program(pid).short_name}" for pid, outcome in profile.chat_expected.items()}
     assert set(cards(body)) == expected
 
 

@@ -74,5 +74,5 @@ def test_profile_table_through_gopa_chat(settings: Settings, tmp_path: Path) -> 
     kb = load_knowledge_base()
     for profile, segment in zip(profiles, segments, strict=True):
         last_result = segment.rsplit(RESULT, 1)[1]
-        expected = {kb.program(pid).short_name: outcome for pid, outcome in profile.expected.items()}
+        expected = {kb.program(pid).short_name: outcome for pid, outcome in profile.chat_expected.items()}
         assert grouped(last_result) == expected, profile.id

@@ -83,8 +83,14 @@ async def test_the_chat_subscribes_to_smart_logistics_through_the_dialogue(chat:
     assert "스마트물류" in offer
     await post(chat, callback_update(2, offer["스마트물류"]))
     assert chat.api.params_of("answerCallbackQuery")
+    asked = chat.api.sent_to(CHAT_ID)[-1]
+    assert "[수신 동의]" in asked["text"]
+    async with chat.services.db.session() as session:
+        assert (await session.scalars(select(Subscriber))).all() == []
+    await post(chat, callback_update(3, buttons(asked)["동의하고 구독"]))
     async with chat.services.db.session() as session:
         [subscriber] = (await session.scalars(select(Subscriber))).all()
     assert (subscriber.channel, subscriber.address, subscriber.active) == ("telegram", str(CHAT_ID), True)
     assert subscriber.topics == ["스마트물류"]
+    assert subscriber.consent_channel == "telegram" and "[수신 동의]" in (subscriber.consent_text or "")
     assert "스마트물류" in chat.api.sent_to(CHAT_ID)[-1]["text"]

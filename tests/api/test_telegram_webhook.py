@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from api.app import create_app
 from api.container import Services, build_services
 from bot.reply import Message, QuickReply, Reply
 from core.settings import Settings
+from knowledge_base.consent import load_alert_consent
 from notifier.models import Subscriber
 from tests.fakes.nlu import KeywordNlu
 from tests.fakes.telegram_server import FakeTelegram
@@ -187,6 +189,7 @@ async def test_forged_webhook_calls_change_nothing(running: Running, bot_api: Fa
     forged = [
         text_update(10, "스마트공장 지원 조건이 뭐예요?"),
         callback_update(11, "sub:스마트물류"),
+        callback_update(13, "subok:스마트물류"),
         text_update(12, "/subscribe"),
     ]
     for update in forged:
@@ -255,11 +258,19 @@ async def test_subscribe_button_creates_a_telegram_subscriber_and_unsubscribe_en
 
     await running.client.post("/telegram/webhook", json=callback_update(2, buttons["스마트물류"]), headers=headers())
     assert bot_api.params_of("answerCallbackQuery")
+    # A topic tap shows the consent text every channel shows; only '동의하고 구독' subscribes.
+    asked = bot_api.sent_to(CHAT_ID)[-1]
+    consent = load_alert_consent().consent(21, 8)
+    assert html.escape(consent) in asked["text"] and "관심 분야: 스마트물류" in asked["text"]
+    assert await subscriber_count(running.services) == 0
+    agree = {b["text"]: b["callback_data"] for row in asked["reply_markup"]["inline_keyboard"] for b in row}
+    await running.client.post("/telegram/webhook", json=callback_update(3, agree["동의하고 구독"]), headers=headers())
     async with running.services.db.session() as session:
         [subscriber] = (await session.scalars(select(Subscriber))).all()
     assert (subscriber.channel, subscriber.address, subscriber.active) == ("telegram", str(CHAT_ID), True)
     assert subscriber.topics == ["스마트물류"]
     assert subscriber.consent_at is not None
+    assert (subscriber.consent_channel, subscriber.consent_text) == ("telegram", consent)
     assert "스마트물류" in bot_api.sent_to(CHAT_ID)[-1]["text"]
 
     await running.client.post("/telegram/webhook", json=text_update(3, "/topics"), headers=headers())

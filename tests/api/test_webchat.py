@@ -14,9 +14,17 @@ from api.routers.webchat import COOKIE
 from bot.context import MemoryContextStore
 from bot.dialogue import Dialogue
 from core.settings import Settings
+from knowledge_base.consent import load_alert_consent
 from knowledge_base.schema import PLAN_DOCUMENT
+from tests.fakes.smtp import Inbox, confirm_link
 
 pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
+    # Confirmation mails go to the loopback SMTP server.
+    return settings.model_copy(update={"smtp_port": smtp[1], "public_base_url": "http://test"})
 
 
 @pytest.fixture
@@ -166,9 +174,10 @@ async def subscribers(services: Services) -> list:
         return list((await session.scalars(select(Subscriber))).all())
 
 
-async def test_web_chat_subscribes_an_email_address_with_consent(
-    client: httpx.AsyncClient, services: Services, clock
+async def test_web_chat_subscribes_an_email_address_once_its_owner_confirms(
+    client: httpx.AsyncClient, services: Services, clock, smtp: tuple[Inbox, int]
 ) -> None:
+    inbox, _ = smtp
     first = (await say(client, "알림 신청")).json()
     assert "이메일" in first["texts"][0]
     chips = {q["label"]: q for q in first["quick_replies"]}
@@ -178,10 +187,21 @@ async def test_web_chat_subscribes_an_email_address_with_consent(
     wrong = (await say(client, "kim@@example")).json()
     assert "형식이 아니에요" in wrong["texts"][0]
     asked = (await say(client, "제 메일은 Kim.Lee@Example.co.kr 이에요")).json()
-    assert "동의" in asked["texts"][0]
-    assert await subscribers(services) == []  # nothing stored before consent
-    done = (await say(client, "동의")).json()
-    assert "이메일 알림을 신청했어요" in done["texts"][0]
+    consent = load_alert_consent().consent(21, 8)
+    assert consent in asked["texts"][0]  # the same text Kakao and Telegram show
+    assert [q["label"] for q in asked["quick_replies"]] == ["동의하고 구독", "취소"]
+    assert await subscribers(services) == [] and inbox.messages == []  # nothing before consent
+    agree = asked["quick_replies"][0]
+    done = (await say(client, agree["message"], **agree["extra"])).json()
+    assert "확인 메일을 보냈어요" in done["texts"][0]
+    assert await subscribers(services) == []  # pending: the address's owner has not confirmed
+    link = confirm_link(inbox, "kim.lee@example.co.kr")
+    clock.advance(minutes=3)
+    page = await client.get(link)
+    assert page.status_code == 200 and "구독 확인" in page.text
+    assert await subscribers(services) == []
+    confirmed = await client.post(link)
+    assert confirmed.status_code == 200 and "구독이 시작되었어요" in confirmed.text
     [row] = await subscribers(services)
     assert (row.channel, row.address, row.topics, row.active) == (
         "email",
@@ -189,7 +209,19 @@ async def test_web_chat_subscribes_an_email_address_with_consent(
         ["스마트물류"],
         True,
     )
-    assert row.consent_at == clock.now()
+    assert (row.consent_channel, row.consent_text) == ("web", consent)
+    assert row.consent_at == row.confirmed_at == clock.now()
+    # Asking again from the chat: no second row, and no second mail within ten minutes.
+    await say(client, "스마트물류 알림 신청", intent="subscribe", topic="스마트물류")
+    await say(client, "kim.lee@example.co.kr")
+    again = (await say(client, "동의")).json()
+    assert len(await subscribers(services)) == 1
+    assert len(inbox.messages) == 2  # a new request mails a new link (the first one is used)
+    await say(client, "스마트물류 알림 신청", intent="subscribe", topic="스마트물류")
+    await say(client, "kim.lee@example.co.kr")
+    throttled = (await say(client, "동의")).json()
+    assert "조금 전에 보내 드렸어요" in throttled["texts"][0] and len(inbox.messages) == 2
+    assert "확인 메일" in again["texts"][0]
 
 
 async def test_web_chat_subscription_needs_consent_and_unsubscribe_points_to_the_link(

@@ -6,6 +6,7 @@ from bot.context import MemoryContextStore
 from bot.flows import FlowRegistry, Turn
 from bot.ports import HandoffRequest, SubscriptionResult
 from bot.reply import Message, Reply
+from knowledge_base.consent import load_alert_consent
 from knowledge_base.schema import INDUSTRIES
 
 
@@ -143,31 +144,81 @@ async def test_contact_without_program_lists_teams(make_dialogue) -> None:
 class FakeSubscriptions:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[str], bool]] = []
+        self.consents: list[tuple[str, str | None, str | None]] = []  # (channel, address, text)
+        self.active: dict[str, list[str]] = {}
 
-    async def subscribe(self, message, topics, *, consent):
+    async def subscribe(self, message, topics, *, consent, address=None, consent_text=None):
         self.calls.append((message.user_key, topics, consent))
+        self.consents.append((message.channel, address, consent_text))
+        self.active.setdefault(message.user_key, []).extend(topics)
         return SubscriptionResult(ok=True, topics=tuple(topics))
 
     async def unsubscribe(self, message):
         self.calls.append((message.user_key, [], False))
+        self.active.pop(message.user_key, None)
         return SubscriptionResult(ok=True)
 
     async def topics_of(self, message):
-        return []
+        return list(self.active.get(message.user_key, []))
 
 
-async def test_subscribe_offers_topics_then_subscribes_through_the_port(make_dialogue) -> None:
+CONSENT = load_alert_consent().consent(21, 8)
+
+
+def tap(reply: Reply, label: str, channel: str = "kakao") -> Message:
+    picked = next(q for q in reply.quick_replies if q.label == label)
+    return Message(channel=channel, user_key="u1", text=picked.message, extra=picked.extra)  # type: ignore[arg-type]
+
+
+async def test_a_topic_tap_shows_the_consent_text_and_only_agreeing_subscribes(make_dialogue) -> None:
     port = FakeSubscriptions()
     dialogue = make_dialogue(subscriptions=port)
     offer = await dialogue.respond(msg("알림 신청"))
     labels = [q.label for q in offer.quick_replies]
     assert labels == [*INDUSTRIES, "전체"]
-    pick = offer.quick_replies[0]
-    done = await dialogue.respond(msg(pick.message, extra=pick.extra))
+    asked = await dialogue.respond(tap(offer, "전기자동차"))
+    assert port.calls == []  # a topic tap is not consent
+    assert CONSENT in asked.texts[0] and "관심 분야: 전기자동차" in asked.texts[0]
+    assert [q.label for q in asked.quick_replies] == ["동의하고 구독", "취소"]
+    done = await dialogue.respond(tap(asked, "동의하고 구독"))
     assert port.calls == [("u1", ["전기자동차"], True)]
+    assert port.consents == [("kakao", None, CONSENT)]
     assert "전기자동차" in done.texts[0]
+    # Subscribed already: another topic is added without asking again.
+    more = await dialogue.respond(tap(await dialogue.respond(msg("알림 신청")), "스마트물류"))
+    assert port.calls[-1] == ("u1", ["스마트물류"], True) and port.consents[-1] == ("kakao", None, None)
+    assert CONSENT not in more.texts[0]
     await dialogue.respond(msg("알림해지 할래요"))
     assert port.calls[-1] == ("u1", [], False)
+
+
+async def test_not_agreeing_subscribes_nothing(make_dialogue) -> None:
+    port = FakeSubscriptions()
+    dialogue = make_dialogue(subscriptions=port)
+    asked = await dialogue.respond(tap(await dialogue.respond(msg("알림 신청")), "스마트물류"))
+    reply = await dialogue.respond(msg("싫어요"))
+    assert port.calls == [] and "신청하지 않았어요" in reply.texts[0]
+    asked = await dialogue.respond(tap(await dialogue.respond(msg("알림 신청")), "스마트물류"))
+    await dialogue.respond(tap(asked, "취소"))
+    assert port.calls == []
+
+
+async def test_every_channel_shows_the_same_consent_text_before_a_first_subscription(make_dialogue) -> None:
+    shown: dict[str, str] = {}
+    for channel in ("kakao", "telegram", "web", "cli"):
+        port = FakeSubscriptions()
+        dialogue = make_dialogue(subscriptions=port)
+        offer = await dialogue.respond(Message(channel=channel, user_key="u1", text="알림 신청"))  # type: ignore[arg-type]
+        reply = await dialogue.respond(tap(offer, "스마트물류", channel))
+        if channel in ("web", "cli"):
+            assert "이메일 주소" in reply.texts[0]
+            reply = await dialogue.respond(Message(channel=channel, user_key="u1", text="kim@example.kr"))  # type: ignore[arg-type]
+        assert port.calls == []
+        shown[channel] = reply.texts[0]
+        await dialogue.respond(tap(reply, "동의하고 구독", channel))
+        address = "kim@example.kr" if channel in ("web", "cli") else None
+        assert port.consents == [(channel, address, CONSENT)]
+    assert len(set(shown.values())) == 1 and CONSENT in shown["kakao"]
 
 
 async def test_subscribe_without_a_port_explains_the_channel(make_dialogue) -> None:

@@ -56,7 +56,7 @@ def quick(reply: Reply, label: str) -> Message:
 async def test_profile_table_through_the_chat(make, profile: Profile) -> None:
     replies = await converse(make(), list(profile.chat))
     assert all(r.intent == "eligibility" for r in replies), [r.texts for r in replies]
-    assert result_of(replies[-1]) == profile.expected
+    assert result_of(replies[-1]) == profile.chat_expected
 
 
 async def test_done_when_six_person_metal_worker_learns_in_four_answers(make) -> None:
@@ -102,10 +102,38 @@ async def test_one_message_with_the_facts_asks_only_what_is_missing(make) -> Non
     first = await dialogue.respond(msg("직원 6명 제조업 소공인인데 콤프레샤 교체 지원 받을 수 있나요?"))
     assert "상시근로자 6명" in first.texts[0] and "어디에 있나요" in first.texts[0]
     final = await dialogue.respond(msg("김포 통진읍"))
-    assert final.texts[0].index("· 콤프레샤 교체") < final.texts[0].index("· 노후생산설비 교체")
-    assert result_of(final)["compressor_replacement"] == "신청 가능"
+    assert result_of(final) == {"compressor_replacement": "신청 가능"}
     more = await dialogue.respond(quick(final, "다른 사업도 확인"))
     assert "대표산업" in more.texts[0]
+
+
+async def test_a_question_about_one_program_gets_a_result_about_it(make) -> None:
+    subscriptions = FakeSubscriptions()
+    dialogue = make(subscriptions=subscriptions)
+    await dialogue.respond(msg("직원 6명 제조업 소공인인데 콤프레샤 교체 지원 받을 수 있나요?", "kakao"))
+    final = await dialogue.respond(msg("김포 통진읍", "kakao"))
+    assert [card.title for card in final.cards] == ["✅ 콤프레샤 교체"]
+    summary = final.texts[0]
+    assert "✅ 신청 가능: 콤프레샤 교체" in summary
+    assert "확인 필요" not in summary and "노후생산설비" not in summary, "no program the user did not ask about"
+    assert "다른 사업도 확인" in [q.label for q in final.quick_replies], "the others are an offer"
+    alert = quick(final, "알림 신청")
+    asked = await dialogue.respond(msg(alert.text, "kakao", alert.extra))
+    agree = quick(asked, "동의하고 구독")
+    await dialogue.respond(msg(agree.text, "kakao", agree.extra))
+    assert sorted(subscriptions.calls[-1][1]) == ["설비", "소공인", "제조"], "this program's topics only"
+    offer = quick(final, "다른 사업도 확인")
+    await dialogue.respond(msg(offer.text, "kakao", offer.extra))  # asks the 대표산업 the others need
+    everything = await dialogue.respond(msg("해당 없음", "kakao"))
+    assert len(result_of(everything)) == 10 and "노후생산설비 교체" in everything.texts[0]
+
+
+async def test_a_focused_result_still_offers_the_others_when_nothing_is_left_to_ask(make) -> None:
+    dialogue = make()
+    final = (await converse(dialogue, ["시험분석비 지원 받을수있나요", "인천이에요"]))[-1]
+    assert result_of(final) == {"test_analysis": "불가"}
+    more = await dialogue.respond(quick(final, "다른 사업도 확인"))
+    assert len(result_of(more)) == 10 and set(result_of(more).values()) == {"불가"}
 
 
 async def test_outside_gimpo_answers_at_once(make) -> None:
@@ -181,7 +209,11 @@ async def test_next_steps_subscribe_record_intent_and_handoff(make) -> None:
     final = (await converse(dialogue, DONE_WHEN))[-1]
     labels = [q.label for q in final.quick_replies]
     assert labels[:3] == ["알림 신청", "신청 의사 등록", "상담 신청"]
-    await dialogue.respond(quick(final, "알림 신청"))
+    asked = await dialogue.respond(quick(final, "알림 신청"))
+    assert subscriptions.calls == [] and "이메일 주소" in asked.texts[0]  # the CLI subscribes an e-mail
+    asked = await dialogue.respond(msg("kim@example.kr"))
+    assert "수신 동의" in asked.texts[0] and subscriptions.calls == []
+    await dialogue.respond(quick(asked, "동의하고 구독"))
     (_, topics, consent) = subscriptions.calls[-1]
     assert {"소공인", "설비", "스마트공장", "시험분석"} <= set(topics) and consent
     assert "전기자동차" not in topics  # the EV programs are only in doubt for this company
@@ -228,7 +260,10 @@ async def test_subscribe_through_the_real_notifier_port(make, settings, clock) -
         dialogue = make(subscriptions=services.subscription_port)
         final = (await converse(dialogue, DONE_WHEN, channel="telegram", user="4242"))[-1]
         picked = next(q for q in final.quick_replies if q.label == "알림 신청")
-        done = await dialogue.respond(msg(picked.message, "telegram", picked.extra, user="4242"))
+        asked = await dialogue.respond(msg(picked.message, "telegram", picked.extra, user="4242"))
+        assert "수신 동의" in asked.texts[0]
+        agree = next(q for q in asked.quick_replies if q.label == "동의하고 구독")
+        done = await dialogue.respond(msg(agree.message, "telegram", agree.extra, user="4242"))
         assert "알림을 신청했어요" in done.texts[0]
         stored = await services.subscriptions.topics_of("telegram", "4242")
         assert {"소공인", "설비"} <= set(stored)

@@ -40,7 +40,7 @@ async def test_profile_table_with_the_real_nlu(dialogue: Dialogue, profile: Prof
     for line in profile.chat:
         reply = await say(dialogue, line)
         assert reply.intent == "eligibility", (line, reply.texts)
-    assert outcomes(reply.data["eligibility"]["results"]) == profile.expected  # type: ignore[index]
+    assert outcomes(reply.data["eligibility"]["results"]) == profile.chat_expected  # type: ignore[index]
 
 
 async def test_done_when_in_plain_words(dialogue: Dialogue) -> None:

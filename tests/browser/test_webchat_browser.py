@@ -13,8 +13,17 @@ from playwright.async_api import Browser, Page, expect
 from api.container import Services, build_services
 from core.settings import Settings
 from tests.browser.conftest import SCREENSHOTS
+from tests.fakes.smtp import Inbox, confirm_link, smtp
+
+__all__ = ["smtp"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp: tuple[Inbox, int]) -> Settings:
+    # Confirmation mails go to a real SMTP server on loopback; the test reads them there.
+    return settings.model_copy(update={"smtp_port": smtp[1], "public_base_url": "https://alimi.example.kr"})
 
 
 @pytest.fixture
@@ -46,7 +55,9 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / name), full_page=False)
 
 
-async def test_web_chat_conversation_on_desktop(browser: Browser, base_url: str, services: Services) -> None:
+async def test_web_chat_conversation_on_desktop(
+    browser: Browser, base_url: str, services: Services, smtp: tuple[Inbox, int]
+) -> None:
     page = await browser.new_page(viewport={"width": 1280, "height": 860}, locale="ko-KR")
     page.set_default_timeout(10_000)
     errors: list[str] = []
@@ -95,12 +106,29 @@ async def test_web_chat_conversation_on_desktop(browser: Browser, base_url: str,
     await tap(page, "스마트물류")
     await expect(bot_rows(page).last).to_contain_text("이메일 주소를 알려 주세요")
     await ask(page, "kim@example.com")
-    await expect(bot_rows(page).last).to_contain_text("동의")
-    await tap(page, "동의")
-    await expect(bot_rows(page).last).to_contain_text("이메일 알림을 신청했어요")
+    await expect(bot_rows(page).last).to_contain_text("[수신 동의] 김포산업진흥원")
+    await tap(page, "동의하고 구독")
+    await expect(bot_rows(page).last).to_contain_text("확인 메일을 보냈어요")
     await shot(page, "webchat-desktop-subscribe.png")
+    assert await services.subscriptions.get("email", "kim@example.com") is None  # pending until confirmed
+
+    # The owner of the address opens the link from the mail the loopback SMTP server received.
+    inbox, _ = smtp
+    link = confirm_link(inbox, "kim@example.com")
+    assert link.startswith("https://alimi.example.kr/subscribe/confirm/")
+    mail = await browser.new_page(viewport={"width": 1280, "height": 860}, locale="ko-KR")
+    mail.on("pageerror", lambda exc: errors.append(str(exc)))
+    await mail.goto(base_url + link.removeprefix("https://alimi.example.kr"))
+    await expect(mail.get_by_role("heading", name="구독 확인", exact=True)).to_be_visible()
+    await expect(mail.locator("main")).to_contain_text("관심 분야: 스마트물류")
+    assert await services.subscriptions.get("email", "kim@example.com") is None  # opening is not confirming
+    await mail.get_by_role("button", name="구독 확인").click()
+    await expect(mail.get_by_role("heading", name="구독 확인 완료")).to_be_visible()
+    await shot(mail, "webchat-subscribe-confirmed.png")
     subscriber = await services.subscriptions.get("email", "kim@example.com")
     assert subscriber is not None and subscriber.active and subscriber.topics == ("스마트물류",)
+    await mail.goto(base_url + link.removeprefix("https://alimi.example.kr"))  # a used link is spent
+    await expect(mail.locator("main")).to_contain_text("유효하지 않은 링크")
     assert errors == []
 
 

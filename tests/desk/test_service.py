@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from core.clock import FixedClock
 from core.db import Database
-from desk.errors import Conflict, Invalid, RateLimited, StaleVersion
+from desk import schemas
+from desk.errors import Conflict, Invalid, NotFound, RateLimited, StaleVersion
 from desk.models import AuditEntry
 from desk.schemas import CompanyCreate, CompanyUpdate, ConsultationCreate, ConsultationUpdate, IntentCreate
 from desk.service import ConsultationFilter, DeskService, IntentFilter
@@ -113,6 +114,39 @@ async def test_intents_are_deduplicated_and_filterable(desk: DeskService) -> Non
     )
     assert (await desk.list_intents(IntentFilter(source="bot"))).total == 1
     assert (await desk.list_intents(IntentFilter(program_id="export_voucher"))).total == 1
+
+
+async def test_intents_filter_search_sort_and_versions(desk: DeskService, clock: FixedClock) -> None:
+    staff = await desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+    a = await desk.create_company(staff, CompanyCreate(name="김포정밀"))
+    b = await desk.create_company(staff, CompanyCreate(name="양촌물류"))
+    first = await desk.create_intent(
+        staff, IntentCreate(company_id=a.id, program_id="export_voucher", note="수출 상담")
+    )
+    clock.advance(hours=14)  # 2026-11-17 00:30 KST: the next Korean day
+    second = await desk.create_intent(
+        staff, IntentCreate(company_id=b.id, program_id="smart_factory", status="신청예정")
+    )
+    assert [i.id for i in (await desk.list_intents(IntentFilter(q="수출"))).items] == [first.id], "searches notes"
+    assert [i.id for i in (await desk.list_intents(IntentFilter(q="물류"))).items] == [second.id], "and names"
+    assert (await desk.list_intents(IntentFilter(q="100%"))).total == 0
+    assert [i.id for i in (await desk.list_intents(IntentFilter(status="신청예정"))).items] == [second.id]
+    assert [i.id for i in (await desk.list_intents(IntentFilter(company_id=a.id))).items] == [first.id]
+    day = date(2026, 11, 17)
+    assert [i.id for i in (await desk.list_intents(IntentFilter(date_from=day))).items] == [second.id]
+    assert [i.id for i in (await desk.list_intents(IntentFilter(date_to=date(2026, 11, 16)))).items] == [first.id]
+    assert [i.id for i in (await desk.list_intents(IntentFilter())).items] == [second.id, first.id]
+    page = await desk.list_intents(IntentFilter(), limit=1, offset=1, sort="-company")
+    assert page.total == 2 and [i.company.name for i in page.items] == ["김포정밀"]
+    assert [i.id for i in (await desk.list_intents(IntentFilter(), sort="status")).items] == [first.id, second.id]
+    moved = await desk.update_intent(staff, first.id, schemas.IntentUpdate(version=1, status="신청완료"))
+    assert moved.version == 2 and moved.status == "신청완료"
+    with pytest.raises(StaleVersion):
+        await desk.update_intent(staff, first.id, schemas.IntentUpdate(version=1, status="선정"))
+    with pytest.raises(NotFound):
+        await desk.update_intent(staff, 999_999, schemas.IntentUpdate(version=1, status="선정"))
+    with pytest.raises(NotFound):
+        await desk.get_intent(999_999)
 
 
 async def test_statistics_per_kst_month(desk: DeskService, clock: FixedClock) -> None:

@@ -18,6 +18,12 @@ class Profile:
     facts: dict[str, Any]
     chat: tuple[str, ...]
     expected: dict[str, str]  # program id -> 신청 가능 / 불가 / 확인 필요
+    asked: tuple[str, ...] = ()  # the programs the chat asks about
+
+    @property
+    def chat_expected(self) -> dict[str, str]:
+        """What the chat's result shows: only the programs it asked about, when it named any."""
+        return {pid: outcome for pid, outcome in self.expected.items() if not self.asked or pid in self.asked}
 
 
 def load_profiles() -> list[Profile]:
@@ -27,7 +33,9 @@ def load_profiles() -> list[Profile]:
     for raw in data["profiles"]:
         assert len(raw["expected"]) == len(programs), raw["id"]
         expected = dict(zip(programs, raw["expected"], strict=True))
-        profiles.append(Profile(raw["id"], raw["facts"], tuple(raw.get("chat") or ()), expected))
+        asked = tuple(raw.get("asked") or ())
+        assert set(asked) <= set(programs), raw["id"]
+        profiles.append(Profile(raw["id"], raw["facts"], tuple(raw.get("chat") or ()), expected, asked))
     return profiles
 
 

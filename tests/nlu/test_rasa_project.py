@@ -33,13 +33,16 @@ def test_domain_lists_exactly_the_intents_every_backend_knows() -> None:
     assert domain["intents"] == list(INTENTS)
 
 
-def test_pipeline_uses_the_kiwi_tokenizer_that_ships_beside_it() -> None:
+def test_pipeline_components_ship_beside_the_config() -> None:
     config = yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8"))
     names = [step["name"] for step in config["pipeline"]]
-    assert names[0] == "kiwi_tokenizer.KiwiTokenizer"
-    assert (PROJECT_DIR / "kiwi_tokenizer.py").exists()
-    char_ngrams = [s for s in config["pipeline"] if s.get("analyzer") == "char_wb"]
-    assert char_ngrams == [{"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4}]
+    assert names == [
+        "kiwi_tokenizer.KiwiTokenizer",
+        "char_ngram_featurizer.CharNgramFeaturizer",
+        "linear_svm_classifier.LinearSvmIntentClassifier",
+    ]
+    for name in names:
+        assert (PROJECT_DIR / f"{name.split('.')[0]}.py").exists()
 
 
 def _data(directory: Path, name: str, text: str) -> Path:

@@ -14,12 +14,17 @@ from notifier.models import Delivery, Reminder, Subscriber
 from notifier.reminders import SchedulerHost
 from notifier.service import AnnouncementInput
 from tests.desk.helpers import client_for, running_app, staff_token
+from tests.fakes.smtp import Inbox, confirm_link
 
 pytestmark = pytest.mark.db
 
 
-async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings, db: Database) -> None:
+async def test_staff_publish_flow_and_one_step_unsubscribe(
+    settings: Settings, db: Database, smtp: tuple[Inbox, int]
+) -> None:
     # `db` empties the tables first when the suite runs on PostgreSQL.
+    inbox, port = smtp
+    settings = settings.model_copy(update={"smtp_port": port, "public_base_url": "https://alimi.example.kr"})
     async with running_app(settings) as (app, services):
         token = await staff_token(services)
         async with client_for(app) as anonymous:
@@ -28,7 +33,28 @@ async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings, d
                 "/api/v1/subscriptions/email",
                 json={"email": "kim@example.kr", "topics": ["스마트물류"], "consent": True},
             )
-            assert subscribed.status_code == 201, subscribed.text
+            assert subscribed.status_code == 202, subscribed.text
+            assert subscribed.json() == {
+                "channel": "email",
+                "topics": ["스마트물류"],
+                "active": False,
+                "confirmation": "sent",
+            }
+            assert await services.subscriptions.get("email", "kim@example.kr") is None
+            link = confirm_link(inbox, "kim@example.kr")
+            assert link.startswith("https://alimi.example.kr/subscribe/confirm/")
+            path = link.removeprefix("https://alimi.example.kr")
+            page = await anonymous.get(path)
+            # A link scanner's GET shows the page and subscribes nobody; the button POSTs.
+            assert page.status_code == 200 and "구독 확인" in page.text and "스마트물류" in page.text
+            assert '<form method="post"' in page.text
+            assert page.headers["cache-control"] == "no-store"
+            assert page.headers["referrer-policy"] == "no-referrer"
+            assert await services.subscriptions.get("email", "kim@example.kr") is None
+            done = await anonymous.post(path)
+            assert done.status_code == 200 and "구독이 시작되었어요" in done.text
+            assert (await anonymous.post(path)).status_code == 404
+            assert (await anonymous.get("/subscribe/confirm/" + "x" * 43)).status_code == 404
             no_consent = {"email": "lee@example.kr", "topics": ["스마트물류"], "consent": False}
             refused = await anonymous.post("/api/v1/subscriptions/email", json=no_consent)
             assert refused.status_code == 422 and "동의" in refused.text
@@ -69,6 +95,12 @@ async def test_staff_publish_flow_and_one_step_unsubscribe(settings: Settings, d
                 states = {r.status for r in (await session.execute(select(Reminder))).scalars()}
             assert states == {"cancelled"}
             assert (await staff.get("/api/v1/announcements/999")).status_code == 404
+            for verb in ("publish", "cancel", "close"):
+                assert (await staff.post(f"/api/v1/announcements/999/{verb}")).status_code == 404, verb
+            assert (await staff.patch("/api/v1/announcements/999", json={"title": "x"})).status_code == 404
+            cancelled = f"/api/v1/announcements/{ann_id}"
+            assert (await staff.post(f"{cancelled}/publish")).status_code == 409, "a cancelled one is not sent"
+            assert (await staff.patch(cancelled, json={"title": "고침"})).status_code == 422
             hook = {"channel": "webhook", "address": "https://partner.example/h", "topics": ["수출"], "consent": True}
             assert (await staff.post("/api/v1/subscribers", json=hook)).status_code == 201
             bad_hook = {**hook, "address": "ftp://x"}

@@ -45,11 +45,19 @@ async def test_topics_merge_by_key_and_unsubscribe_by_token(service: Subscriptio
 async def test_bot_port_maps_kakao_and_telegram_users(service: SubscriptionService) -> None:
     port = NotifierSubscriptionPort(service)
     kakao = Message(channel="kakao", user_key="bk-1", text="알림 신청", profile={"plusfriendUserKey": "pf-1"})
-    result = await port.subscribe(kakao, ["스마트물류"], consent=True)
+    # A first subscription without the text agreed to is refused: the record would be empty.
+    assert (await port.subscribe(kakao, ["스마트물류"], consent=True)).ok is False
+    result = await port.subscribe(kakao, ["스마트물류"], consent=True, consent_text="동의 문구")
     assert result.ok and result.topics == ("스마트물류",)
     assert await port.topics_of(kakao) == ["스마트물류"]
+    added = await port.subscribe(kakao, ["관광레저"], consent=True)  # more topics: the first consent stays
+    assert added.ok and added.topics == ("스마트물류", "관광레저")
+    async with service.db.session() as session:
+        sub = (await session.execute(select(Subscriber).where(Subscriber.address == "bk-1"))).scalar_one()
+    assert (sub.consent_channel, sub.consent_text, sub.confirmed_at) == ("kakao", "동의 문구", None)
+    assert sub.alt_address == "pf-1"
     telegram = Message(channel="telegram", user_key="12345", text="/subscribe")
-    assert (await port.subscribe(telegram, [], consent=True)).ok is False
+    assert (await port.subscribe(telegram, [], consent=True, consent_text="동의 문구")).ok is False
     assert (await port.unsubscribe(kakao)).ok
     assert (await port.unsubscribe(kakao)).ok is False
     web = Message(channel="web", user_key="s", text="알림 신청")
