@@ -268,7 +268,7 @@ class DeskService:
     # --- companies --------------------------------------------------------------------
 
     async def create_company(self, actor: Staff | str, data: CompanyCreate) -> Company:
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             now = self.clock.now()
             company = Company(**data.model_dump(), version=1, created_at=now, updated_at=now)
             snapshot = _snapshot(company, _COMPANY_FIELDS)
@@ -349,7 +349,7 @@ class DeskService:
         requester_key: str | None = None,
     ) -> Consultation:
         self._check_programs(data.program_ids)
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             if await session.get(Company, data.company_id) is None:
                 raise Invalid("기업을 찾을 수 없습니다")
             now = self.clock.now()
@@ -456,7 +456,7 @@ class DeskService:
     ) -> ApplicationIntent:
         if data.program_id:
             self._check_programs([data.program_id])
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             if data.company_id is not None and await session.get(Company, data.company_id) is None:
                 raise Invalid("기업을 찾을 수 없습니다")
             same_requester = (

@@ -105,7 +105,7 @@ class OptinService:
         now = self.clock.now()
         s = self.settings
         token = secrets.token_urlsafe(32)
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             # Unconfirmed requests past their life are of no use and hold an address: drop them.
             await session.execute(delete(OptinRequest).where(OptinRequest.expires_at <= now))
             pending = (
@@ -141,7 +141,7 @@ class OptinService:
         # Committed first: the link must work the moment the mail arrives.
         if await self.mailer.send(address, token, result.topics, consent_text, result.expires_at):
             return result
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             # Not sent: the person may try again at once, and the unsent link is void.
             await session.execute(
                 update(OptinRequest)
@@ -166,7 +166,7 @@ class OptinService:
         if pending is None:
             return None
         now = self.clock.now()
-        async with self.db.session() as session:
+        async with self.db.writing(), self.db.session() as session:
             # Conditional: of two confirmations racing, one wins and the other finds the link used.
             used = await session.execute(
                 update(OptinRequest)

@@ -14,16 +14,23 @@ from sqlalchemy import event
 
 from api.container import build_services
 from bot.context import UserState
+from bot.ports import HandoffRequest
 from core.clock import FixedClock
 from core.settings import Settings
 from notifier.worker import DeliveryWorker
 from tests.fakes.nlu import KeywordNlu
+from tests.fakes.smtp import Inbox, confirm_link, smtp
+
+__all__ = ["smtp"]
 
 pytestmark = pytest.mark.db
 
 
-async def test_answer_path_writes_take_the_process_write_turn_on_sqlite(settings: Settings) -> None:
-    sqlite = settings.model_copy(update={"database_url": ""})  # the behaviour is SQLite's
+async def test_answer_path_writes_take_the_process_write_turn_on_sqlite(
+    settings: Settings, smtp: tuple[Inbox, int]
+) -> None:
+    # The behaviour is SQLite's; the opt-in mail goes to a real SMTP server on loopback.
+    sqlite = settings.model_copy(update={"database_url": "", "smtp_port": smtp[1]})
     clock = FixedClock(datetime(2022, 6, 1, 1, 0, tzinfo=UTC))
     services = await build_services(sqlite, clock, nlu=KeywordNlu())
     assert services.db.engine.dialect.name == "sqlite"
@@ -44,6 +51,14 @@ async def test_answer_path_writes_take_the_process_write_turn_on_sqlite(settings
         await services.context.save("kakao", "u1", state)
         await services.context.flush()
         await DeliveryWorker(services.db, sqlite, clock, {}).claim(10)
+        outcome = await services.optin.request(
+            "kim@example.kr", ["인증"], consent=True, consent_channel="web", consent_text=""
+        )
+        assert outcome.status == "sent"
+        assert await services.optin.confirm(confirm_link(smtp[0], "kim@example.kr").rsplit("/", 1)[1]) is not None
+        handoff = HandoffRequest("kakao", "u1", "김포정밀", "010-1234-5678", "시험분석 상담", ("test_analysis",))
+        await services.handoff_port.create_handoff(handoff)
+        await services.handoff_port.record_intent("kakao", "u2", "test_analysis", "양촌기계")
     finally:
         event.remove(services.db.engine.sync_engine, "before_cursor_execute", check)
         await services.close()
