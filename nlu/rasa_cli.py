@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 
 from core.settings import Settings, get_settings
 from nlu.entities import EntityExtractor
-from nlu.rasa_setup import RasaEnv, RasaSetupError, rasa_home, train_for, write_training_yaml
+from nlu.rasa_setup import RasaEnv, RasaSetupError, rasa_home, running_server, train_for, write_training_yaml
 from nlu.service import EvalReport
 from nlu.training_data import TrainingData, load_training_data
 
@@ -59,7 +58,8 @@ def rasa_serve(
         Path | None, typer.Option(help="a model archive (default: the one for nlu/data, trained if missing)")
     ] = None,
 ) -> None:
-    """Serve the model with `rasa run --enable-api` on loopback (run rasa-setup first)."""
+    """Serve the model with `rasa run --enable-api` on loopback (run rasa-setup first), in the
+    foreground until Ctrl-C; says when Rasa is ready to answer."""
     settings = get_settings()
     env = _env()
     if not env.rasa.exists():
@@ -67,14 +67,22 @@ def rasa_serve(
         raise typer.Exit(1)
     try:
         archive = model or train_for(env, load_training_data(settings.nlu_data_dir), log=typer.echo)[0]
+        typer.echo(f"starting Rasa with {archive.name} on http://127.0.0.1:{port} (takes 10-60 s)")
+        # Ready means the first parse is done: it takes seconds, longer than the bot's time-out.
+        with running_server(env, archive, port, to_terminal=True) as server:
+            typer.echo(
+                f"Rasa ready after {server.start_s:.0f} s; in another terminal: "
+                f"NLU_BACKEND=rasa RASA_URL={server.url} gopa ask ..."
+            )
+            code = server.process.wait()
+        if code:
+            typer.echo(f"Rasa exited with code {code}", err=True)
+            raise typer.Exit(code)
     except RasaSetupError as exc:
         typer.echo(f"rasa-serve failed: {exc}", err=True)
         raise typer.Exit(1) from exc
-    command = env.serve_command(archive, port)
-    typer.echo(f"serving {archive.name} at http://127.0.0.1:{port} (NLU_BACKEND=rasa RASA_URL=http://127.0.0.1:{port})")
-    env.work.mkdir(parents=True, exist_ok=True)
-    os.chdir(env.work)
-    os.execve(command[0], command, env.process_env())
+    except KeyboardInterrupt:
+        typer.echo("Rasa stopped")
 
 
 def evaluate_rasa_command(settings: Settings, data: TrainingData) -> EvalReport:
