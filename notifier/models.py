@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UtcDateTime
@@ -128,6 +128,16 @@ class OptinRequest(Base):
     so no fan-out, reminder or audience count can reach it. Only the token's hash is kept."""
 
     __tablename__ = "notifier_optin_requests"
+    # One pending request per address: two requests at once must not mail two links.
+    __table_args__ = (
+        Index(
+            "uq_notifier_optin_requests_pending_address",
+            "address",
+            unique=True,
+            sqlite_where=text("confirmed_at IS NULL"),
+            postgresql_where=text("confirmed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(12), default="email")

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.clock import Clock, ensure_utc
 from core.db import Database
@@ -102,9 +103,38 @@ class OptinService:
         wanted = clean_topics(topics)
         if not wanted:
             raise SubscriptionError("관심 분야를 하나 이상 골라 주세요.")
+        token = secrets.token_urlsafe(32)
+        try:
+            recorded = await self._record(address, wanted, consent_channel, consent_text, token)
+        except IntegrityError:
+            # Another request for the address inserted the pending row between our look-up and
+            # insert (a double submit): the second try finds that row and adds to it.
+            recorded = await self._record(address, wanted, consent_channel, consent_text, token)
+        if isinstance(recorded, OptinOutcome):
+            return recorded
+        request_id, result = recorded
+        # Committed first: the link must work the moment the mail arrives.
+        if await self.mailer.send(address, token, result.topics, consent_text, result.expires_at):
+            return result
+        async with self.db.writing(), self.db.session() as session:
+            # Not sent: the person may try again at once, and the unsent link is void.
+            await session.execute(
+                update(OptinRequest)
+                .where(OptinRequest.id == request_id)
+                .values(
+                    last_sent_at=None, sends=OptinRequest.sends - 1, token_hash=hash_token(secrets.token_urlsafe(32))
+                )
+            )
+            await session.commit()
+        return OptinOutcome("failed", result.topics, result.expires_at)
+
+    async def _record(
+        self, address: str, wanted: list[str], consent_channel: str, consent_text: str, token: str
+    ) -> OptinOutcome | tuple[int, OptinOutcome]:
+        """Add to the address's pending request (or create it): the throttled outcome, or the
+        request's id and the outcome of the mail about to go out with `token`."""
         now = self.clock.now()
         s = self.settings
-        token = secrets.token_urlsafe(32)
         async with self.db.writing(), self.db.session() as session:
             # Unconfirmed requests past their life are of no use and hold an address: drop them.
             await session.execute(delete(OptinRequest).where(OptinRequest.expires_at <= now))
@@ -112,8 +142,7 @@ class OptinService:
                 await session.execute(
                     select(OptinRequest)
                     .where(OptinRequest.address == address, OptinRequest.confirmed_at.is_(None))
-                    .order_by(OptinRequest.id.desc())
-                    .limit(1)
+                    .with_for_update()  # PostgreSQL: requests that found the row add to it in turn
                 )
             ).scalar_one_or_none()
             if pending is None:
@@ -136,22 +165,7 @@ class OptinService:
             pending.last_sent_at = now
             pending.sends += 1
             await session.commit()
-            request_id = pending.id
-            result = OptinOutcome("sent", tuple(pending.topics), ensure_utc(pending.expires_at))
-        # Committed first: the link must work the moment the mail arrives.
-        if await self.mailer.send(address, token, result.topics, consent_text, result.expires_at):
-            return result
-        async with self.db.writing(), self.db.session() as session:
-            # Not sent: the person may try again at once, and the unsent link is void.
-            await session.execute(
-                update(OptinRequest)
-                .where(OptinRequest.id == request_id)
-                .values(
-                    last_sent_at=None, sends=OptinRequest.sends - 1, token_hash=hash_token(secrets.token_urlsafe(32))
-                )
-            )
-            await session.commit()
-        return OptinOutcome("failed", result.topics, result.expires_at)
+            return pending.id, OptinOutcome("sent", tuple(pending.topics), ensure_utc(pending.expires_at))
 
     async def peek(self, token: str) -> PendingView | None:
         """What the confirmation page shows for a live link (it does not use the link)."""

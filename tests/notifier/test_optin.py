@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -194,3 +195,38 @@ async def test_consent_and_a_real_address_are_required(optin: OptinService, smtp
     with pytest.raises(SubscriptionError):
         await optin.request("kim@example.kr", [" "], consent=True, consent_channel="web", consent_text=CONSENT)
     assert smtp[0].messages == []
+
+
+async def test_simultaneous_requests_for_one_address_make_one_pending_request_and_one_mail(
+    db: Database, notifier_settings: Settings, clock: FixedClock, smtp: tuple[Inbox, int]
+) -> None:
+    """A double submit reaching several processes at once (each its own engine, so on SQLite its own
+    write turn); on PostgreSQL each look-up found no pending row before any insert committed."""
+    inbox, _ = smtp
+    topics = ("스마트물류", "관광레저", "인증", "수출", "디자인", "특허")
+    bases = [db, *(Database(db.settings) for _ in topics[1:])]
+    try:
+        services = [
+            OptinService(
+                base,
+                notifier_settings,
+                clock,
+                SubscriptionService(base, clock),
+                ConfirmationMailer(notifier_settings, load_alert_consent()),
+            )
+            for base in bases
+        ]
+        for base in bases:  # connected beforehand, so no request starts ahead of the others
+            async with base.engine.connect() as conn:
+                await conn.execute(select(1))
+        outcomes = await asyncio.gather(
+            *(request(service, topics=(topic,)) for service, topic in zip(services, topics, strict=True))
+        )
+    finally:
+        for base in bases[1:]:
+            await base.dispose()
+    assert sorted(o.status for o in outcomes) == ["sent"] + ["throttled"] * (len(topics) - 1)
+    async with db.session() as session:
+        (pending,) = (await session.execute(select(OptinRequest))).scalars().all()
+    assert sorted(pending.topics) == sorted(topics)
+    assert len(inbox.to("kim@example.kr")) == 1
