@@ -47,11 +47,12 @@ def serve(
 
 
 EXIT_WORDS = frozenset({"종료", "exit", "quit"})
+SESSION_PREFIX = "cli-session-"
 
 
 def _user_key(session: str | None) -> str:
     """A fresh dialogue user per run, so a new run never resumes an old flow; a named session may."""
-    return f"cli-session-{session}" if session else f"cli-{uuid.uuid4().hex}"
+    return f"{SESSION_PREFIX}{session}" if session else f"cli-{uuid.uuid4().hex}"
 
 
 async def _conversation(questions: list[str] | None, user_key: str) -> None:
@@ -104,7 +105,13 @@ def chat(
     session: str = typer.Option(None, help="이 이름의 대화를 이어서 (없으면 매번 새 대화)"),
 ) -> None:
     """Chat in the terminal; reads lines from stdin until EOF or '종료'."""
-    asyncio.run(_conversation(None, _user_key(session)))
+    from bot.context import MAX_USER_KEY
+
+    user_key = _user_key(session)
+    if len(user_key) > MAX_USER_KEY:
+        room = MAX_USER_KEY - len(SESSION_PREFIX)
+        raise typer.BadParameter(f"세션 이름은 {room}자 이내로 적어 주세요.", param_hint="--session")
+    asyncio.run(_conversation(None, user_key))
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ All forget a state `ttl_s` seconds after its last save.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -34,12 +35,16 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import String, Text, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import Clock
 from core.db import Base, Database, UtcDateTime
+from core.privacy import mask_pii
 
 log = logging.getLogger(__name__)
+
+MAX_USER_KEY = 128  # the table's column: every channel bounds its user ids to this where they come in
 
 
 @dataclass
@@ -118,7 +123,7 @@ class DialogueStateRow(Base):
     __tablename__ = "dialogue_states"
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
-    user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(MAX_USER_KEY), primary_key=True)
     state: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
@@ -227,8 +232,11 @@ class HybridContextStore:
     time (the users concerned answer that one question again); a clean `stop()` or `flush()`
     loses nothing. 0.1 s is far below the time anyone takes to type the next answer, and at the
     benchmark's rate (~300 flow turns/s) still batches ~30 states per commit. A round that fails
-    is logged and retried with the next one (backing off to `_MAX_RETRY_S`); states written
-    later win over the failed batch's.
+    is written again state by state, so a state the table refuses (say a key longer than its
+    column) does not hold back everyone else's; what is still unwritten is logged and retried with
+    the next round (backing off to `_MAX_RETRY_S`), and states written later win over it. A state
+    the table refuses on its own `_MAX_REFUSALS` times is given up (logged; still answered from
+    memory while this process holds it); while the database refuses every row, nothing is given up.
 
     Reads see what this process wrote before the table does (pending and in-flight states are
     answered from memory), and every write goes through the one writer in order, so a state
@@ -267,6 +275,7 @@ class HybridContextStore:
         # Latest (save time, state) of each user not yet written; state None deletes the row.
         self._pending: dict[tuple[str, str], tuple[datetime, bytes | None]] = {}
         self._in_flight: dict[tuple[str, str], tuple[datetime, bytes | None]] = {}
+        self._refusals: dict[tuple[str, str], int] = {}  # rounds in which the table refused the key's row
         self._round = asyncio.Lock()  # one round at a time, so writes reach the table in order
         self._changed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -332,8 +341,8 @@ class HybridContextStore:
             self._writer = None
         try:
             await self.flush()
-        except Exception:
-            log.exception("dialogue states not written at shutdown (%d lost)", len(self._pending))
+        except Exception as error:
+            log.error("%s at shutdown (%d lost)", error, len(self._pending))
 
     async def flush(self) -> None:
         """Write every pending state now (after a round already in flight); raises if the write fails."""
@@ -358,8 +367,8 @@ class HybridContextStore:
             async with self._round:
                 try:
                     await self._write_pending()
-                except Exception:
-                    log.exception("dialogue states not written (%d); retried in %.1f s", len(self._pending), retry_s)
+                except Exception as error:
+                    log.error("%s; retried in %.1f s", error, retry_s)
                     retry_s = min(retry_s * 2, max(self._flush_s, _MAX_RETRY_S))
                     self._changed.set()
                 else:
@@ -370,13 +379,54 @@ class HybridContextStore:
             return
         self._in_flight, self._pending = self._pending, {}
         try:
-            await self._table.write_many(self._in_flight)
+            try:
+                await self._table.write_many(self._in_flight)
+            except Exception:
+                await self._write_one_by_one()
+            else:
+                for key in self._in_flight:
+                    self._refusals.pop(key, None)
         except BaseException:
             # Back to pending, under anything saved since (newer states win).
             self._pending = {**self._in_flight, **self._pending}
             raise
         finally:
             self._in_flight = {}
+
+    async def _write_one_by_one(self) -> None:
+        """Each in-flight state in a transaction of its own; raises `UnwrittenStates` (a message
+        without user data, unlike the driver's errors, which carry the statement's parameters)."""
+        refused: dict[tuple[str, str], Exception] = {}
+        tried = len(self._in_flight)
+        for key, entry in list(self._in_flight.items()):
+            try:
+                await self._table.write_many({key: entry})
+            except Exception as error:
+                refused[key] = error
+            else:
+                del self._in_flight[key]
+                self._refusals.pop(key, None)
+        if not refused:
+            return
+        others_landed = len(refused) < tried
+        for key, error in refused.items():
+            # A database that is down refuses every row: only a refusal of this row counts.
+            if not (others_landed or isinstance(error, DataError | IntegrityError)):
+                continue
+            refusals = self._refusals.get(key, 0) + 1
+            if refusals < _MAX_REFUSALS:
+                self._refusals[key] = refusals
+                continue
+            self._refusals.pop(key, None)
+            del self._in_flight[key]
+            log.error(
+                "dialogue state of %s dropped after %d refused writes (%s); kept in memory only",
+                _masked(key),
+                refusals,
+                _describe(error),
+            )
+        if self._in_flight:
+            raise UnwrittenStates(len(self._in_flight), _describe(next(iter(refused.values()))))
 
     async def _in_table(self, key: tuple[str, str]) -> bool:
         now = self._clock.now()
@@ -403,6 +453,26 @@ class HybridContextStore:
 
 
 _MAX_RETRY_S = 5.0  # a database that stays down is retried at least this often, and logged each time
+_MAX_REFUSALS = 3  # rounds a state the table refuses on its own is tried before it is given up
+
+
+class UnwrittenStates(Exception):
+    def __init__(self, count: int, cause: str) -> None:
+        super().__init__(f"dialogue states not written ({count}): {cause}")
+
+
+def _masked(key: tuple[str, str]) -> str:
+    """A user as logs may name them: the channel and a short hash of the key, never the key."""
+    channel, user_key = key
+    return f"{channel}:{hashlib.sha256(user_key.encode()).hexdigest()[:12]} ({len(user_key)} chars)"
+
+
+def _describe(error: Exception) -> str:
+    """The error's kind and the database's first line: no statement, no parameters."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        first_line = (str(error.orig).splitlines() or [""])[0]
+        return mask_pii(f"{type(error.orig).__name__}: {first_line}"[:200])
+    return type(error).__name__
 
 
 async def _wait(event: asyncio.Event, timeout_s: float) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.context import MAX_USER_KEY
 from bot.render import kakao as kakao_render
 from bot.reply import Message
 from core.privacy import mask_pii
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 SKILL_PATH = "/kakao/skill"
 JSON_UTF8_BYTES = b"application/json; charset=utf-8"
-MAX_USER_KEY = 128
 SCALARS = (str, int, float, bool)
 TRY_AGAIN = "죄송해요, 잠시 문제가 생겼어요. 조금 뒤에 다시 물어봐 주세요."
 
@@ -75,7 +75,7 @@ def parse_skill_payload(body: bytes) -> Message:
     if isinstance(user_id, int) and not isinstance(user_id, bool):
         user_id = str(user_id)
     if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > MAX_USER_KEY:
-        raise PayloadError("userRequest.user.id must be a non-empty string")
+        raise PayloadError(f"userRequest.user.id must be a non-empty string of at most {MAX_USER_KEY} characters")
     properties = user.get("properties") if isinstance(user, dict) else None
     profile = _scalar_extras(properties)
     action = payload.get("action")

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from bot.context import MAX_USER_KEY
 from core.settings import Settings, get_settings
 
 pytestmark = pytest.mark.db
@@ -47,3 +48,9 @@ def test_a_new_chat_does_not_resume_an_old_flow_but_a_named_session_does(run: Cl
     assert "회사가 어디에 있나요?" in _gopa(run, ["chat", "--session", "desk"], stdin=START_CHECK + "\n")
     resumed = _gopa(run, ["chat", "--session", "desk"], stdin="김포시\n")
     assert "소재지 김포시" in resumed and "어떤 업종인가요?" in resumed
+
+
+def test_a_session_name_too_long_for_the_state_table_is_refused_with_a_clear_error(run: CliRunner) -> None:
+    result = run.invoke(app, ["chat", "--session", "s" * MAX_USER_KEY], input=START_CHECK + "\n")
+    assert result.exit_code == 2
+    assert "--session" in result.output

@@ -12,6 +12,7 @@ from asgi_lifespan import LifespanManager
 
 from api.app import create_app
 from api.container import build_services
+from bot.context import MAX_USER_KEY
 from core.settings import Settings
 from tests.bot.kakao_limits import assert_kakao_limits
 
@@ -209,3 +210,10 @@ async def test_other_methods_get_405_and_other_paths_pass_through(client) -> Non
     assert response.headers["allow"] == "POST"
     assert response.json()["error"]
     assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_a_user_id_longer_than_the_state_table_allows_gets_a_clear_400(client) -> None:
+    assert (await post(client, payload(user_id="k" * MAX_USER_KEY))).status_code == 200
+    response = await post(client, payload(user_id="k" * (MAX_USER_KEY + 1)))
+    assert response.status_code == 400
+    assert f"at most {MAX_USER_KEY} characters" in response.json()["error"]

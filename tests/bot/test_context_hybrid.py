@@ -258,3 +258,61 @@ async def test_a_failed_write_is_logged_and_retried_by_the_writer(db, clock) -> 
         logger.removeHandler(signal)
         event.remove(db.engine.sync_engine, "after_cursor_execute", on_success)
     assert (await HybridContextStore(db, clock, ttl_s=1800).load("kakao", "u1")).slots == {"company": "김포정밀"}
+
+
+@pytest.fixture
+async def refused_key(db) -> str:
+    """A user key longer than the table's 128-character column: PostgreSQL refuses the row;
+    SQLite does not check lengths, so a trigger refuses it the same way."""
+    if db.engine.dialect.name == "sqlite":
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER refuse_long_keys BEFORE INSERT ON dialogue_states "
+                    "WHEN length(NEW.user_key) > 128 BEGIN SELECT RAISE(ABORT, 'user_key too long'); END"
+                )
+            )
+    return "kakao-user-" + "7" * 130
+
+
+async def test_a_state_the_table_refuses_does_not_hold_back_the_others(db, clock, refused_key, caplog) -> None:
+    store = HybridContextStore(db, clock, ttl_s=1800)
+    await store.save("kakao", "u1", handoff("김포정밀"))
+    await store.save("kakao", refused_key, handoff("대곶기계"))
+    await store.save("kakao", "u2", handoff("양촌기계"))
+    with pytest.raises(Exception, match="dialogue states not written"):
+        await store.flush()
+    # The others are in the table after the first round; the refused one is still answered from memory.
+    table = HybridContextStore(db, clock, ttl_s=1800)
+    assert (await table.load("kakao", "u1")).slots == {"company": "김포정밀"}
+    assert (await table.load("kakao", "u2")).slots == {"company": "양촌기계"}
+    assert (await store.load("kakao", refused_key)).slots == {"company": "대곶기계"}
+
+    # Retried a bounded number of rounds, then dropped from the writer (logged) but kept in memory.
+    for _ in range(10):
+        try:
+            await store.flush()
+            break
+        except Exception:
+            continue
+    else:
+        pytest.fail("the refused state was never given up")
+    await store.flush()  # nothing pending any more
+    assert any("dropped" in r.getMessage() for r in caplog.records)
+    assert (await store.load("kakao", refused_key)).slots == {"company": "대곶기계"}
+    # The log names the user by a hash only and carries none of the state (the form's contact data).
+    assert refused_key not in caplog.text and "7" * 20 not in caplog.text and "대곶기계" not in caplog.text
+
+
+async def test_states_are_not_dropped_while_the_database_refuses_every_write(db, clock) -> None:
+    store = HybridContextStore(db, clock, ttl_s=1800)
+    await store.save("kakao", "u1", handoff("김포정밀"))
+    await store.save("kakao", "u2", handoff("양촌기계"))
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE dialogue_states"))
+    for _ in range(10):  # far more rounds than a refused row gets
+        with pytest.raises(Exception, match="dialogue states not written"):
+            await store.flush()
+    await db.create_all()
+    await store.flush()
+    assert (await HybridContextStore(db, clock, ttl_s=1800).load("kakao", "u2")).slots == {"company": "양촌기계"}
