@@ -12,6 +12,7 @@ from knowledge_base.schema import Budget, CommonRules, Organization, Program, So
 from knowledge_base.store import KnowledgeBase
 
 PLAN_NOTE = "2022년 계획 기준"
+LIMIT_WORD = "한도"  # a line of the plan about the support limit (지원 한도금액, 한도액 확대)
 
 
 def cite(*sources: Source) -> str:
@@ -171,18 +172,31 @@ def process(rules: CommonRules, program: Program | None = None) -> str:
 
 
 def ratio_payment(rules: CommonRules, program: Program | None = None) -> str:
-    """The common rules; a program's own percentages (스마트공장: 총사업비의 20%) come first."""
-    own = [line for line in program.support if "%" in line] if program else []
-    if program and program.budget and any(part.percent is not None for part in program.budget.parts):
-        own.append(f"사업비 구성: {money.parts_text(program.budget)}")
+    """The common rules; asked about one program, what the plan says of its own support comes
+    first: its percentages (스마트공장: 총사업비의 20%), budget and company count, and its limit."""
+    own = _own_support(program) if program else []
     return join_lines(
-        f"[{program.name}]\n" + "\n".join(f"· {line}" for line in own) if program and own else "",
+        f"[{program.name}] 지원 비율·지원금\n" + "\n".join(f"· {line}" for line in own) if program else "",
         "지원 비율과 지원금 지급 (기업지원사업 공통)",
         f"· 지원 비율: {rules.support_ratio}",
         f"· 지원 한도: {rules.support_limit}",
         *(f"· {line}" for line in rules.payment),
-        cite(*((program.source,) if program and own else ()), rules.source),
+        cite(*((program.source,) if program else ()), rules.source),
     )
+
+
+def _own_support(program: Program) -> list[str]:
+    """What the plan says a company of this program gets: its lines about percentages and limits."""
+    own = [line for line in program.support if "%" in line]
+    if program.budget and any(part.percent is not None for part in program.budget.parts):
+        own.append(f"사업비 구성: {money.parts_text(program.budget)}")
+    figures = short_figures(program)
+    if figures:
+        own.append(f"예산·규모: {figures}")
+    own.extend(line for line in program.details if LIMIT_WORD in line)
+    # The plan sets a limit per program (공통 규칙) but never its amount: the KB has no such field.
+    own.append("업체당 지원 한도 금액은 계획서에 나와 있지 않아요. 사업 공고문에서 확인해 주세요.")
+    return own
 
 
 def contact(kb: KnowledgeBase, program: Program) -> str:

@@ -488,7 +488,9 @@ class Dialogue:
         return self._general("process", turn.named)
 
     async def _ratio_payment(self, turn: Turn) -> Reply:
-        return self._general("ratio_payment", turn.program_id)
+        program = self.kb.programs.get(turn.program_id) if turn.program_id else None
+        quick = self.program_quick_replies(program) if program else ()
+        return self._general("ratio_payment", turn.program_id, quick)
 
     async def _contact(self, turn: Turn) -> Reply:
         reply = self._general("contact", turn.program_id)

@@ -365,6 +365,16 @@ async def test_ratio_question_about_a_program_gives_its_own_percentages_first(ma
     assert "국비 1,250백만원(50%)" in text
 
 
+async def test_ratio_question_about_a_program_names_it_with_its_budget_and_companies(make_dialogue) -> None:
+    dialogue = make_dialogue()
+    for question in ("시험분석 지원금 비율", "지원 비율은요?"):  # named, then the program in context
+        text = (await dialogue.respond(msg(question))).texts[0]
+        assert text.startswith("[중소기업 시험분석비 지원사업] 지원 비율·지원금\n"), question
+        assert "· 예산·규모: 25백만원 (2,500만원), 25개사 지원" in text, question
+        assert "업체당 지원 한도 금액은 계획서에 나와 있지 않아요" in text, question
+        assert text.index("25개사") < text.index("60%~75%"), question
+
+
 async def test_repeated_questions_are_parsed_once(make_dialogue, keyword_nlu) -> None:
     dialogue = make_dialogue()
     for user in ("a", "b", "c"):
