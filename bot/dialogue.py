@@ -265,10 +265,7 @@ class Dialogue:
 
     def _program_vocabulary(self) -> str:
         if self._vocabulary is None:
-            self._vocabulary = "|".join(
-                compact(" ".join([p.name, p.short_name or "", p.summary, *p.support, *p.target, *p.details]))
-                for p in self.kb.programs.values()
-            )
+            self._vocabulary = "|".join(compact(" ".join(_program_words(p))) for p in self.kb.programs.values())
         return self._vocabulary
 
     # ------------------------------------------------------------------ shared replies
@@ -867,6 +864,15 @@ def _source_of(text: str) -> str:
 def _first_phone(text: str) -> str | None:
     match = _PHONE.search(text)
     return match.group(0) if match else None
+
+
+def _program_words(program: Program) -> list[str]:
+    """What a program's text says about it. A service only by its name: its summary lists what it
+    advises on (현장데스크: '금융, 수출, ...'), subjects of a consultation, not programs of the plan."""
+    names = [program.name, program.short_name or ""]
+    if program.kind == "service":
+        return names
+    return [*names, program.summary, *program.support, *program.target, *program.details]
 
 
 def _asks_for_list(key: str) -> bool:

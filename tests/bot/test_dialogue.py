@@ -85,6 +85,17 @@ async def test_out_of_scope_admits_it_and_offers_a_person(make_dialogue) -> None
     assert {"인기 질문", "처음으로", "현장데스크 상담"} <= set(labels)
 
 
+async def test_a_program_the_plan_does_not_have_is_said_so_whatever_is_asked(make_dialogue) -> None:
+    # '수출' is only a subject the 현장데스크 service advises on, not a program of the plan.
+    for question in ("수출 지원사업 언제 접수해요", "수출 지원사업 예산", "수출 지원사업 대상"):
+        reply = await make_dialogue().respond(msg(question))
+        assert "'수출 지원사업'은(는) 김포산업진흥원 2022년 주요업무계획에 없는 사업이에요." in reply.texts[0], question
+        assert {"지원사업 목록", "현장데스크 상담"} <= {q.label for q in reply.quick_replies}, question
+    for question in ("언제 접수해요", "무슨 지원사업 일정이 언제예요"):
+        reply = await make_dialogue().respond(msg(question))
+        assert "어느 지원사업" in reply.texts[0], question
+
+
 async def test_low_confidence_with_a_program_named_gives_its_overview(make_dialogue) -> None:
     reply = await make_dialogue().respond(msg("시험분석 ㅎㅎ"))
     assert "[중소기업 시험분석비 지원사업]" in reply.texts[0]
