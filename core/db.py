@@ -67,7 +67,9 @@ def install_sqlite_pragmas(engine: Engine) -> None:
 
 def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
-    kwargs: dict[str, Any] = {"echo": settings.sql_echo}
+    # Statement values are companies' contacts and users' keys: keep them out of error
+    # messages and SQL echo, which end up in logs.
+    kwargs: dict[str, Any] = {"echo": settings.sql_echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
