@@ -25,12 +25,13 @@ from bot.ports import (
     SubscriptionPort,
     SubscriptionResult,
 )
+from bot.render.kakao import MAX_QUICK_REPLIES
 from bot.reply import Button, Card, Message, QuickReply, Reply
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 from core.text import compact, normalize_utterance
 from knowledge_base.consent import AlertConsent, load_alert_consent
-from knowledge_base.schema import INDUSTRIES, TOPICS, Program, Source, Team
+from knowledge_base.schema import INDUSTRIES, PLAN_DOCUMENT, TOPICS, Program, Source, Team
 from knowledge_base.store import KnowledgeBase
 from nlu.types import INTENTS, Entity, NluBackend, NluResult
 
@@ -42,6 +43,8 @@ RESTART_WORDS = frozenset({"처음으로", "처음", "취소", "그만", "메뉴
 MORE_WORDS = frozenset({"더보기", "더볼래", "다음", "더"})
 # Words that turn "지원사업 알려줘" into "which programs are there?" rather than one program.
 LIST_WORDS = ("뭐있", "뭐가있", "무슨", "어떤", "목록", "종류", "리스트", "전체", "모든", "뭐뭐")
+# Answers that are the same whatever year the question names (no plan facts in them).
+YEARLESS_INTENTS = frozenset({"greeting", "help", "thanks", "out_of_scope", "subscribe", "unsubscribe", "handoff"})
 # Words that move a question about a program to its 2021 results (출범 이후 주요성과).
 PAST_WORDS = ("2021", "작년", "지난해", "21년", "실적", "성과")
 # A budget question about the agency as a whole, never about the program in context.
@@ -53,6 +56,8 @@ GENERIC_PROGRAM_WORDS = frozenset({
     "무슨", "어떤", "다른", "그런", "이런", "관련", "전체", "모든", "어느", "우리", "요즘", "올해", "새로운", "신규",
     "김포시", "김포", "진흥원", "기업", "중소기업", "정부", "받을", "있는", "받을수있는", "해당", "해당되는", "추천",
 })  # fmt: skip
+# A year the question names: '2023년', '2023 공고', '23년도', "'23" (never '2050만원' or '20년 된 설비').
+YEAR = re.compile(r"(?<!\d)(?:(20\d{2})(?=\s*년|\s|$|[?.!,])|'(\d{2})(?!\d)|(\d{2})\s*년도)")
 PAGE_SIZE = 5
 # What "지원사업 뭐 있어요" lists, in this order: the agency's own programs, then the national and
 # provincial projects it runs, then the support infrastructure.
@@ -145,6 +150,8 @@ class Dialogue:
         # The KB never changes while the process runs: texts are built once per (intent, program).
         self._text = lru_cache(maxsize=4096)(self._build_text)
         self._vocabulary: str | None = None
+        self._years = {p.year for p in kb.programs.values()}
+        self.plan_year = max((p.year for p in kb.applicable_programs()), default=None)
         self.desk_team = self._desk_team()
 
     # ------------------------------------------------------------------ entry point
@@ -204,8 +211,9 @@ class Dialogue:
             intent = "program_overview" if named else "out_of_scope"
         if named:
             state.program_id = named
+        other_year = self._other_year(text)
         if intent == "program_overview" and not named and (program_id is None or _asks_for_list(key)):
-            return self.program_list(state, 0)
+            return self._for_year(self.program_list(state, 0), other_year)
 
         starter = self.flows.for_intent(intent)
         if starter is not None:
@@ -213,10 +221,12 @@ class Dialogue:
             return await starter.start(turn)
         if intent in PROGRAM_INTENTS and program_id is None:
             state.last_intent = intent
-            return self.ask_which_program(intent)
+            return self._for_year(self.ask_which_program(intent), other_year)
         state.last_intent = intent
         reply = await self._handlers[intent](turn)
-        return _with_meta(reply, intent, nlu.confidence)
+        if intent in YEARLESS_INTENTS:
+            other_year = None
+        return _with_meta(self._for_year(reply, other_year), intent, nlu.confidence)
 
     async def _parse(self, text: str, extra: dict[str, str]) -> NluResult:
         """Quick replies carry their intent and program in `extra`: trust them when valid."""
@@ -257,11 +267,33 @@ class Dialogue:
     def _unknown_program(self, text: str) -> str | None:
         """'수출 바우처 지원사업' when no program of the KB carries that word: the phrase, else None."""
         match = PROGRAM_PHRASE.search(text)
-        if match is None or match.group(1) in GENERIC_PROGRAM_WORDS:
+        if match is None or match.group(1) in GENERIC_PROGRAM_WORDS or YEAR.match(match.group(1)):
             return None
         if compact(match.group(1)) in self._program_vocabulary():
             return None
         return match.group(0)
+
+    def _other_year(self, text: str) -> int | None:
+        """The first year the question names that the KB has nothing about (2023: the plan is 2022's)."""
+        for match in YEAR.finditer(text):
+            year = int(match.group(1) or "20" + (match.group(2) or match.group(3)))
+            if year not in self._years:
+                return year
+        return None
+
+    def _for_year(self, reply: Reply, year: int | None) -> Reply:
+        """Says first that the year asked about is not in the KB, the plan's facts then given as a
+        reference, and offers the alert for the announcements the KB cannot have."""
+        if year is None or self.plan_year is None:
+            return reply
+        note = (
+            f"{year}년 정보는 없어요. 제가 가진 자료는 {PLAN_DOCUMENT}뿐이라, "
+            f"아래는 참고용 {self.plan_year}년 계획 내용이에요. 새 공고 소식은 '알림 신청'으로 받아 보실 수 있어요."
+        )
+        texts = (f"{note}\n\n{reply.texts[0]}", *reply.texts[1:]) if reply.texts else (note,)
+        alert = self.alert_quick_reply()
+        quick = reply.quick_replies if alert in reply.quick_replies else (alert, *reply.quick_replies)
+        return replace(reply, texts=texts, quick_replies=quick[:MAX_QUICK_REPLIES])
 
     def _program_vocabulary(self) -> str:
         if self._vocabulary is None:
@@ -338,6 +370,9 @@ class Dialogue:
         replies.append(QuickReply("전체 목록", "지원사업 목록", {"action": "more", "page": "0"}))
         return tuple(replies)
 
+    def alert_quick_reply(self) -> QuickReply:
+        return QuickReply("알림 신청", "알림 신청", {"intent": "subscribe"})
+
     def welcome(self) -> Reply:
         return Reply(
             texts=(
@@ -355,7 +390,7 @@ class Dialogue:
                 QuickReply("신청 절차", "신청 절차", {"intent": "process"}),
                 QuickReply("지원 비율", "지원 비율", {"intent": "ratio_payment"}),
                 QuickReply("담당자 연락처", "담당자 연락처", {"intent": "contact"}),
-                QuickReply("알림 신청", "알림 신청", {"intent": "subscribe"}),
+                self.alert_quick_reply(),
                 QuickReply("현장데스크 상담", "현장데스크 상담 신청", {"intent": "handoff"}),
             ),
             intent="help",

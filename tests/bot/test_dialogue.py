@@ -375,6 +375,23 @@ async def test_ratio_question_about_a_program_names_it_with_its_budget_and_compa
         assert text.index("25개사") < text.index("60%~75%"), question
 
 
+async def test_a_year_other_than_the_plans_is_said_to_be_missing_then_the_plan_given(make_dialogue) -> None:
+    dialogue = make_dialogue()
+    reply = await dialogue.respond(msg("2023년 시험분석 언제 접수해요?"))
+    first, rest = reply.texts[0].split("\n\n", 1)
+    assert first.startswith("2023년 정보는 없어요. 제가 가진 자료는 김포산업진흥원 2022년 주요업무계획뿐이라")
+    assert "6월 4주~7월 3주" in rest
+    assert reply.quick_replies[0].extra == {"intent": "subscribe"}
+    assert [q.label for q in reply.quick_replies].count("알림 신청") == 1
+    assert len(reply.quick_replies) <= 10
+    listed = await dialogue.respond(msg("23년도 지원사업 목록"))
+    assert listed.texts[0].startswith("2023년 정보는 없어요.")
+    assert "주요업무계획에 없는 사업" not in listed.texts[0]
+    for question in ("2022년 시험분석 언제 접수해요?", "시험분석 예산 2050만원 맞아요?", "20년 된 시험분석 장비 예산"):
+        reply = await dialogue.respond(msg(question))
+        assert "정보는 없어요" not in reply.texts[0], question
+
+
 async def test_repeated_questions_are_parsed_once(make_dialogue, keyword_nlu) -> None:
     dialogue = make_dialogue()
     for user in ("a", "b", "c"):

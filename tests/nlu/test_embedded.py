@@ -37,6 +37,7 @@ from nlu.types import INTENTS
         ("신청기간이언제에여", "program_schedule", None),
         ("상담원 연결해주세요", "handoff", None),
         ("알림 해지", "unsubscribe", None),
+        ("지원금 받으면 세금 내야 되나요?", "out_of_scope", None),  # tax is not in the plan, not ratio_payment
     ],
 )
 async def test_hard_cases(embedded: EmbeddedNlu, text: str, intent: str, program: str | None) -> None:
