@@ -166,9 +166,15 @@ class Dialogue:
         key = compact(text)
         extra = message.extra or {}
         if key in RESTART_WORDS or extra.get("action") == "restart":
+            flow = self.flows.get(state.flow)
             state.end_flow()
             state.program_id = None
-            return self.welcome()
+            welcome = self.welcome()
+            if flow is None:
+                return welcome
+            # Say so: the welcome alone left people unsure whether their answers were sent.
+            cancelled = f"{flow.title}을 취소했어요. 입력하신 내용은 저장하지 않았어요."
+            return replace(welcome, texts=(cancelled, *welcome.texts))
         if extra.get("action") == "more" or (key in MORE_WORDS and state.last_intent == "program_list"):
             page = _int(extra.get("page"), state.page + 1)
             return self.program_list(state, page)
@@ -740,6 +746,7 @@ class HandoffFlow:
     """company name -> contact -> topic -> consent ('동의') -> HandoffPort.create_handoff."""
 
     name = HANDOFF_FLOW
+    title = "상담 신청"
     triggers: tuple[str, ...] = ()  # started by the handoff handler, which first shows the desk
 
     async def start(self, turn: Turn) -> Reply:
@@ -817,6 +824,7 @@ class SubscribeFlow:
     the address's owner confirms through the mailed link)."""
 
     name = SUBSCRIBE_FLOW
+    title = "알림 신청"
     triggers: tuple[str, ...] = ()  # started by the subscribe handler once a topic is chosen
 
     async def start(self, turn: Turn) -> Reply:

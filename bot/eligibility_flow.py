@@ -99,6 +99,7 @@ REFINE: dict[str, QuickReply] = {
 
 class EligibilityFlow:
     name = FLOW_NAME
+    title = "자격 확인"
     triggers: tuple[str, ...] = ("eligibility",)
 
     async def start(self, turn: Turn) -> Reply:

@@ -35,6 +35,7 @@ class Turn:
 
 class Flow(Protocol):
     name: str
+    title: str  # what the user is told was cancelled ("상담 신청")
     triggers: tuple[str, ...]  # intents that start this flow
 
     async def start(self, turn: Turn) -> Reply: ...

@@ -9,7 +9,7 @@ from datetime import date
 from urllib.parse import quote
 
 from core.clock import KST
-from desk.models import ApplicationIntent, Consultation
+from desk.models import ApplicationIntent, Company, Consultation
 from desk.validation import format_brn
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -19,6 +19,7 @@ CONSULTATION_HEADER = (
     "상담일시(KST)",
     "기업명",
     "사업자등록번호",
+    "연락처",
     "경로",
     "분야",
     "논의 사업",
@@ -37,6 +38,11 @@ def neutralise(cell: object) -> object:
     return cell
 
 
+def company_contact(company: Company) -> str:
+    """The contact staff call back, in its own column rather than only inside the notes."""
+    return " / ".join(part for part in (company.contact_name, company.contact_phone, company.contact_email) if part)
+
+
 def consultation_rows(items: Sequence[Consultation], program_label: Callable[[str], str] = str) -> list[list[object]]:
     return [
         [
@@ -44,6 +50,7 @@ def consultation_rows(items: Sequence[Consultation], program_label: Callable[[st
             c.occurred_at.astimezone(KST).strftime("%Y-%m-%d %H:%M"),
             c.company.name,
             format_brn(c.company.brn) if c.company.brn else "",
+            company_contact(c.company),
             c.channel,
             ", ".join(c.categories),
             ", ".join(map(program_label, c.program_ids)),

@@ -56,7 +56,8 @@ async def test_trial_handoff_keeps_what_the_user_said(real) -> None:
     shown = f"상담 {consultation.id}"
     assert shown in texts(done)
     (row,) = consultation_rows([consultation], services.desk.program_label)  # type: ignore[attr-defined]
-    assert "콤프레샤" in row[6] and "compressor_replacement" not in row[6]
+    assert "콤프레샤" in row[7] and "compressor_replacement" not in row[7]
+    assert row[4] == "hong@yangchon.kr"
 
 
 async def test_staff_see_the_handoff_by_its_reference_and_program_names(settings: Settings) -> None:
@@ -81,7 +82,8 @@ async def test_staff_see_the_handoff_by_its_reference_and_program_names(settings
             assert moved.status_code == 200 and moved.json()["staff"]["username"] == "desk1"
             exported = await client.get("/api/v1/exports/consultations.csv")
             (row,) = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))[1:]
-            assert row[0] == str(item["id"]) and row[6] == name
+            assert row[0] == str(item["id"]) and row[7] == name
+            assert row[4] == "hong@yangchon.kr"
         async with client_for(app, admin) as client:
             trail = await client.get("/api/v1/audit", params={"entity": "consultation", "entity_id": str(item["id"])})
             update = trail.json()["items"][0]

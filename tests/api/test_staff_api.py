@@ -84,7 +84,7 @@ async def test_exports_keep_korean_and_neutralise_formulas(settings: Settings) -
             raw = csv_response.content
             assert raw.startswith(b"\xef\xbb\xbf")
             rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-            assert rows[0][0] == "번호" and rows[1][2] == '\'=HYPERLINK("x")김포' and rows[1][7] == "'@SUM(1) 한글 메모"
+            assert rows[0][0] == "번호" and rows[1][2] == '\'=HYPERLINK("x")김포' and rows[1][8] == "'@SUM(1) 한글 메모"
             xlsx = await client.get("/api/v1/exports/intents.xlsx")
             assert xlsx.status_code == 200
             sheet = load_workbook(io.BytesIO(xlsx.content)).active

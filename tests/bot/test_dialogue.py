@@ -286,7 +286,8 @@ async def test_handoff_flow_can_be_cancelled(make_dialogue) -> None:
     await dialogue.respond(msg("상담 신청"))
     await dialogue.respond(msg("김포정밀"))
     reply = await dialogue.respond(msg("취소"))
-    assert "김포산업진흥원 기업지원 챗봇" in reply.texts[0]
+    assert reply.texts[0] == "상담 신청을 취소했어요. 입력하신 내용은 저장하지 않았어요."
+    assert "김포산업진흥원 기업지원 챗봇" in reply.texts[1]
     assert port.requests == []
 
 
