@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import uuid
 
@@ -35,6 +36,13 @@ def serve(
 
     from core.settings import get_settings
 
+    # The app reads its settings in the server process: what was given here must reach it
+    # (links in mails are built from HOST/PORT when PUBLIC_BASE_URL is unset).
+    if host:
+        os.environ["HOST"] = host
+    if port:
+        os.environ["PORT"] = str(port)
+    get_settings.cache_clear()
     settings = get_settings()
     uvicorn.run(
         "api.asgi:app",

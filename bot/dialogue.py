@@ -519,8 +519,8 @@ class Dialogue:
         )
 
     async def _process(self, turn: Turn) -> Reply:
-        # Only a program named in this very message narrows the common process down.
-        return self._general("process", turn.named)
+        # The program in context too: "어떻게 신청하나요" right after a program means that one.
+        return self._general("process", turn.program_id)
 
     async def _ratio_payment(self, turn: Turn) -> Reply:
         program = self.kb.programs.get(turn.program_id) if turn.program_id else None

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,9 @@ class Settings(BaseSettings):
     # --- HTTP service ----------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where users reach this service (links in mails, webhooks). Unset: http://HOST:PORT, so a
+    # service started on another port still mails links that work on this machine.
+    public_base_url: str = ""
     max_body_bytes: int = 64 * 1024
     # Signs the console and web chat cookies; unset: a random key kept in var_dir/secret_key.
     secret_key: SecretStr | None = None
@@ -104,6 +106,14 @@ class Settings(BaseSettings):
     login_rate_limit_per_min: int = 5
     session_max_age_s: int = 8 * 3600
     business_hours: str = "평일 09:00~18:00"
+
+    @model_validator(mode="after")
+    def _public_base_url_from_the_listening_address(self) -> Settings:
+        if not self.public_base_url:
+            # A wildcard bind address is no address a browser can open.
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+            self.public_base_url = f"http://{host}:{self.port}"
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -12,6 +12,7 @@ pending address mails a new link (the old one stops working), at most once per
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from notifier.subscriptions import (
 )
 
 MAX_TOKEN_CHARS = 100
+log = logging.getLogger(__name__)
+
 OptinStatus = Literal["sent", "throttled", "failed"]
 
 
@@ -75,6 +78,15 @@ class ConfirmationMailer:
     async def send(self, address: str, token: str, topics: Iterable[str], consent: str, expires_at: datetime) -> bool:
         subject, body = self.texts.mail(tuple(topics), consent, self.confirm_url(token), format_moment(expires_at))
         result = await self.channel.deliver(self.channel.compose(address, subject, body))
+        if result.outcome != "sent":
+            # Staff must see why nobody can subscribe (often: no mail server configured).
+            log.warning(
+                "confirmation mail not sent via %s:%s (%s): %s",
+                self.settings.smtp_host,
+                self.settings.smtp_port,
+                result.outcome,
+                result.detail,
+            )
         return result.outcome == "sent"
 
 

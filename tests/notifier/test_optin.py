@@ -174,12 +174,21 @@ async def test_an_active_address_is_not_duplicated_and_gains_the_confirmed_topic
 
 
 async def test_a_mail_server_failure_is_reported_and_the_person_may_try_again_at_once(
-    db: Database, notifier_settings: Settings, clock: FixedClock, subscriptions: SubscriptionService, smtp
+    db: Database,
+    notifier_settings: Settings,
+    clock: FixedClock,
+    subscriptions: SubscriptionService,
+    smtp,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     inbox, _ = smtp
     closed = notifier_settings.model_copy(update={"smtp_port": 1})
     broken = OptinService(db, closed, clock, subscriptions, ConfirmationMailer(closed, load_alert_consent()))
     assert (await request(broken)).status == "failed"
+    # Staff see why in the log (which server), without the person's address.
+    failure = [r.getMessage() for r in caplog.records if "confirmation mail not sent" in r.getMessage()]
+    assert failure and ":1 " in failure[0]
+    assert "kim@example.kr" not in caplog.text
     working = OptinService(
         db, notifier_settings, clock, subscriptions, ConfirmationMailer(notifier_settings, load_alert_consent())
     )
