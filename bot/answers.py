@@ -145,7 +145,10 @@ def schedule(kb: KnowledgeBase, program: Program) -> str:
             f"일정은 {team.name}({team.phone})에 문의해 주세요." if team else "",
             cite(program.source),
         )
-    lines = [f"[{plan.title}] 일정 ({plan.plan_note})"]
+    # The program's own name heads every answer about it; the plan titles some schedule tables
+    # differently (콤프레샤 교체 under 노후생산시설 현대화), which is kept as a pointer.
+    titled = "" if compact(plan.title) == compact(program.name) else f"\n(계획서 일정표: {plan.title})"
+    lines = [f"[{program.name}] 일정 ({plan.plan_note}){titled}"]
     for step in plan.steps:
         note = f" ※{step.note.lstrip('※')}" if step.note else ""
         lines.append(f"· {step.step}: {step.when()}{note}")
