@@ -125,9 +125,10 @@ async def test_staff_logs_a_consultation_sees_a_handoff_and_exports(browser: Bro
     assert download.suggested_filename.startswith("상담기록_") and download.suggested_filename.endswith(".xlsx")
     content = await asyncio.to_thread(Path(await download.path()).read_bytes)
     sheet = load_workbook(io.BytesIO(content)).active
-    names = [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)]
-    assert "한빛전장" in names and "김포물류센터" in names
-    notes = next(r[7] for r in sheet.iter_rows(min_row=2, values_only=True) if r[2] == "한빛전장")
+    header, *rows = sheet.iter_rows(values_only=True)
+    company, notes_at = header.index("기업명"), header.index("내용")
+    assert "한빛전장" in [r[company] for r in rows] and "김포물류센터" in [r[company] for r in rows]
+    notes = next(r[notes_at] for r in rows if r[company] == "한빛전장")
     assert notes == "전기차 부품 수출 자금 문의.\n다음 주 서류 안내 예정"
     assert errors == []
     await context.close()
