@@ -10,7 +10,7 @@ from sqlalchemy import and_, exists, func, select
 
 from core.clock import KST, Clock, ensure_utc
 from core.db import Database
-from notifier.models import Announcement, Subscriber, SubscriberTopic
+from notifier.models import Announcement, OptinRequest, Subscriber, SubscriberTopic
 from notifier.subscriptions import ALL_TOPICS_KEY, topic_key
 
 
@@ -48,6 +48,34 @@ async def topic_counts(db: Database) -> dict[str, int]:
             .order_by(func.count().desc(), SubscriberTopic.topic_key)
         )
         return {key: int(count) for key, count in rows.all()}
+
+
+async def consent_counts(db: Database) -> dict[str | None, int]:
+    """Active subscribers per channel their consent was given through (None: no consent on
+    record, i.e. subscribed before consent was recorded)."""
+    async with db.session() as session:
+        rows = await session.execute(
+            select(Subscriber.consent_channel, func.count())
+            .where(Subscriber.active.is_(True))
+            .group_by(Subscriber.consent_channel)
+            .order_by(func.count().desc())
+        )
+        return {channel: int(count) for channel, count in rows.all()}
+
+
+async def pending_optins(db: Database, clock: Clock) -> int:
+    """E-mail sign-ups waiting for their owner to follow the mailed link (not yet expired)."""
+    async with db.session() as session:
+        query = (
+            select(func.count())
+            .select_from(OptinRequest)
+            .where(
+                OptinRequest.confirmed_at.is_(None),
+                OptinRequest.last_sent_at.is_not(None),  # a mail that failed left no link to follow
+                OptinRequest.expires_at > clock.now(),
+            )
+        )
+        return int(await session.scalar(query) or 0)
 
 
 async def published_per_month(db: Database, clock: Clock, months: int = 6) -> dict[str, int]:

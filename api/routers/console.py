@@ -662,4 +662,6 @@ async def subscribers(request: Request, services: ServicesDep, staff: ConsoleSta
         staff,
         counts=await audience.subscriber_counts(services.db),
         topics=await audience.topic_counts(services.db),
+        consents=await audience.consent_counts(services.db),
+        pending=await audience.pending_optins(services.db, services.clock),
     )

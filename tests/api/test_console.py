@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -8,6 +9,7 @@ from bot.ports import HandoffRequest
 from core.settings import Settings
 from knowledge_base import load_knowledge_base
 from knowledge_base.eligibility import CompanyFacts, evaluate
+from notifier.models import OptinRequest
 from notifier.render import KAKAO_UNSUBSCRIBE_HINT
 from tests.desk.helpers import STAFF_PASSWORD, client_for, running_app
 
@@ -299,3 +301,33 @@ async def test_choosing_a_registered_company_prefills_the_eligibility_facts(sett
             assert 'name="e_sigungu" maxlength="40" placeholder="예: 김포시" value="김포시"' in options.text
             assert 'value="양촌읍"' in options.text and 'value="12"' in options.text
             assert "<option selected>전기자동차</option>" in options.text
+
+
+async def test_subscribers_page_shows_consent_records_and_pending_confirmations(settings: Settings) -> None:
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        await services.subscriptions.subscribe("kakao", "kakao-user-2", ["수출"], consent=True, consent_channel="kakao")
+        await services.subscriptions.subscribe("telegram", "1001", ["수출"], consent=True, consent_channel="kakao")
+        now = services.clock.now()
+        async with services.db.session() as session:
+            # One e-mail sign-up whose link is out and one whose mail failed (no link to follow).
+            for address, sent in (("wait@example.kr", now), ("failed@example.kr", None)):
+                session.add(
+                    OptinRequest(
+                        address=address,
+                        topics=["수출"],
+                        token_hash=address.ljust(64, "0")[:64],
+                        consent_channel="web",
+                        consent_text="동의",
+                        created_at=now,
+                        expires_at=now + timedelta(hours=48),
+                        last_sent_at=sent,
+                    )
+                )
+            await session.commit()
+        async with client_for(app) as client:
+            await _login(client)
+            page = await client.get("/console/subscribers")
+        assert "수신 동의 기록" in page.text
+        assert "<td>kakao</td><td>2</td>" in page.text
+        assert "e-mail 확인 대기 (링크 유효): 1건" in page.text
