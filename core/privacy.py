@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 _PHONE = re.compile(r"(?<!\d)(0\d{1,2})[-. ]?(\d{3,4})[-. ]?(\d{4})(?!\d)")
 _BRN = re.compile(r"(?<!\d)(\d{3})-?(\d{2})-?(\d{5})(?!\d)")
@@ -29,6 +30,15 @@ class PiiMaskingFilter(logging.Filter):
         return True
 
 
+class UtcFormatter(logging.Formatter):
+    """Log times in UTC, marked as such (2026-12-03T20:14:05.123Z): the host's zone is often UTC
+    while messages quote Asia/Seoul times, and an unmarked time reads as either."""
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+
 _OWN_HANDLER_LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 
@@ -36,7 +46,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     if not any(isinstance(f, PiiMaskingFilter) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(UtcFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(PiiMaskingFilter())
         root.addHandler(handler)
     root.setLevel(level)

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from core.privacy import redact_in_logs
+from core.privacy import UtcFormatter, redact_in_logs
 
 
 def test_a_secret_is_redacted_in_child_loggers_too(caplog: pytest.LogCaptureFixture) -> None:
@@ -15,3 +15,11 @@ def test_a_secret_is_redacted_in_child_loggers_too(caplog: pytest.LogCaptureFixt
     logging.getLogger("gopa_redaction_parent").info("again 123456:SECRET")
     assert "123456:SECRET" not in caplog.text
     assert caplog.text.count("<token>") == 2
+
+
+def test_log_times_are_utc_and_say_so() -> None:
+    record = logging.LogRecord("gopa", logging.INFO, __file__, 1, "알림 발송 09:00 KST", None, None)
+    record.created = 1_764_790_445.5  # 2025-12-03 19:34:05.5 UTC
+    record.msecs = 500.0
+    line = UtcFormatter("%(asctime)s %(message)s").format(record)
+    assert line == "2025-12-03T19:34:05.500Z 알림 발송 09:00 KST"
