@@ -6,12 +6,23 @@ Every text ends with its source line; numbers are only ever copied from KB field
 
 from __future__ import annotations
 
+import re
+
 from core.text import compact
 from knowledge_base import money
 from knowledge_base.schema import Budget, CommonRules, Organization, Program, Source, StatTable, Team
 from knowledge_base.store import KnowledgeBase
 
 PLAN_NOTE = "2022년 계획 기준"
+
+# A schedule question may ask about one step ("접수 언제까지"): what it says, the step names of the
+# plan's 추진 일정 tables that answer it, and the word the answer leads with.
+SCHEDULE_FOCUS: tuple[tuple[re.Pattern[str], re.Pattern[str], str], ...] = (
+    (re.compile(r"접수|신청|마감|모집|언제까지"), re.compile(r"서류\s*접수"), "접수"),
+    (re.compile(r"결과\s*보고|완료\s*보고"), re.compile(r"결과\s*보고"), "결과 보고"),
+    (re.compile(r"협약"), re.compile(r"협약"), "협약"),
+    (re.compile(r"선정|발표|심사"), re.compile(r"선정|서류\s*검토"), "선정"),
+)
 LIMIT_WORD = "한도"  # a line of the plan about the support limit (지원 한도금액, 한도액 확대)
 
 
@@ -130,7 +141,13 @@ def target(kb: KnowledgeBase, program: Program) -> str:
     return join_lines(f"[{program.name}] 지원대상", body, cite(program.source))
 
 
-def schedule(kb: KnowledgeBase, program: Program) -> str:
+def schedule_focus(question: str) -> str | None:
+    """The step a schedule question asks about (a SCHEDULE_FOCUS word), or None for the whole table."""
+    return next((word for asks, _, word in SCHEDULE_FOCUS if asks.search(question)), None)
+
+
+def schedule(kb: KnowledgeBase, program: Program, focus: str | None = None) -> str:
+    """The program's 추진 일정; with a focus, the steps it names lead, before the whole table."""
     plan = program.schedule
     if plan is None:
         children = [c for c in kb.children(program.id) if c.schedule]
@@ -149,6 +166,8 @@ def schedule(kb: KnowledgeBase, program: Program) -> str:
     # differently (콤프레샤 교체 under 노후생산시설 현대화), which is kept as a pointer.
     titled = "" if compact(plan.title) == compact(program.name) else f"\n(계획서 일정표: {plan.title})"
     lines = [f"[{program.name}] 일정 ({plan.plan_note}){titled}"]
+    for asks_about, word in ((names, word) for _, names, word in SCHEDULE_FOCUS if word == focus):
+        lines.extend(f"☞ {word}: {step.when()} ({step.step})" for step in plan.steps if asks_about.search(step.step))
     for step in plan.steps:
         note = f" ※{step.note.lstrip('※')}" if step.note else ""
         lines.append(f"· {step.step}: {step.when()}{note}")

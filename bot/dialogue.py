@@ -121,7 +121,7 @@ class Dialogue:
             "program_budget": self._program_handler("program_budget"),
             "program_support": self._program_handler("program_support"),
             "program_target": self._program_handler("program_target"),
-            "program_schedule": self._program_handler("program_schedule"),
+            "program_schedule": self._schedule,
             "process": self._process,
             "ratio_payment": self._ratio_payment,
             "contact": self._contact,
@@ -307,7 +307,7 @@ class Dialogue:
         return self._vocabulary
 
     # ------------------------------------------------------------------ shared replies
-    def _build_text(self, intent: str, program_id: str | None) -> str:
+    def _build_text(self, intent: str, program_id: str | None, focus: str | None = None) -> str:
         kb = self.kb
         program = kb.programs.get(program_id) if program_id else None
         builders: dict[str, Callable[[], str]] = {
@@ -315,7 +315,7 @@ class Dialogue:
             "program_budget": lambda: answers.budget(kb, program),
             "program_support": lambda: answers.support(kb, program),
             "program_target": lambda: answers.target(kb, program),
-            "program_schedule": lambda: answers.schedule(kb, program),
+            "program_schedule": lambda: answers.schedule(kb, program, focus),
             "process": lambda: answers.process(kb.common_rules, program),
             "ratio_payment": lambda: answers.ratio_payment(kb.common_rules, program),
             "contact": lambda: answers.contact(kb, program) if program else answers.general_contact(kb),
@@ -500,9 +500,9 @@ class Dialogue:
         )
 
     # ------------------------------------------------------------------ handlers
-    def _program_reply(self, intent: str, program_id: str) -> Reply:
+    def _program_reply(self, intent: str, program_id: str, focus: str | None = None) -> Reply:
         program = self.kb.programs[program_id]
-        text = self._text(intent, program_id)
+        text = self._text(intent, program_id, focus)
         return Reply(texts=(text,), quick_replies=self.program_quick_replies(program), sources=(_source_of(text),))
 
     def _program_handler(self, intent: str) -> Handler:
@@ -511,6 +511,12 @@ class Dialogue:
             return self._program_reply(intent, turn.program_id)
 
         return handler
+
+    async def _schedule(self, turn: Turn) -> Reply:
+        assert turn.program_id is not None
+        # Cached per focus word too: a handful of texts per program, whatever the wording.
+        focus = answers.schedule_focus(turn.message.text)
+        return self._program_reply("program_schedule", turn.program_id, focus)
 
     async def _overview(self, turn: Turn) -> Reply:
         assert turn.program_id is not None

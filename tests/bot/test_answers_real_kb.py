@@ -71,6 +71,42 @@ async def test_schedules_say_they_are_the_2022_plan(dialogue) -> None:
         assert f"{first.step}: {first.when()}" in reply.texts[0]
 
 
+@pytest.mark.parametrize(
+    ("question", "label", "step_words"),
+    [("접수 언제까지 해요", "접수", "서류 접수"), ("결과보고는 언제예요", "결과 보고", "결과 보고")],
+)
+async def test_a_schedule_question_about_one_step_leads_with_that_step(dialogue, question, label, step_words) -> None:
+    led = 0
+    for program in KB.programs.values():
+        if program.schedule is None:
+            continue
+        reply = await dialogue.respond(
+            Message("kakao", "u", question, extra={"intent": "program_schedule", "program": program.id})
+        )
+        assert_kakao_limits(kakao.render(reply))
+        lines = reply.texts[0].splitlines()
+        asked = [step for step in program.schedule.steps if step_words in step.step]
+        lead = [line for line in lines if line.startswith("☞ ")]
+        assert lead == [f"☞ {label}: {step.when()} ({step.step})" for step in asked], program.id
+        # The whole table still follows, every step once.
+        for step in program.schedule.steps:
+            row = f"· {step.step}: {step.when()}"
+            assert sum(line.startswith(row) for line in lines) == 1, (program.id, step.step)
+        if lead:
+            led += 1
+            assert lines[0].startswith(f"[{program.name}] 일정 (2022년 계획 기준)")
+            assert lines.index(lead[-1]) < min(i for i, line in enumerate(lines) if line.startswith("· "))
+    assert led >= 5
+
+
+async def test_a_schedule_question_about_nothing_in_particular_has_no_lead(dialogue) -> None:
+    for question in ("일정 알려줘", "언제예요"):
+        reply = await dialogue.respond(
+            Message("kakao", "u", question, extra={"intent": "program_schedule", "program": "certification"})
+        )
+        assert "☞" not in reply.texts[0], question
+
+
 async def test_program_list_pages_through_every_listed_program(dialogue) -> None:
     seen: list[str] = []
     reply = await dialogue.respond(
