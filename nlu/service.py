@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -12,6 +13,8 @@ from nlu.embedded import EmbeddedNlu, load_or_train
 from nlu.entities import EntityExtractor
 from nlu.training_data import Example, TrainingData, load_training_data
 from nlu.types import INTENTS, NluBackend
+
+logger = logging.getLogger(__name__)
 
 
 def load_data(settings: Settings) -> TrainingData:
@@ -28,7 +31,16 @@ def build_backend(settings: Settings) -> NluBackend:
     if settings.nlu_backend == "rasa":
         from nlu.rasa_backend import build_rasa_backend
 
+        logger.info(
+            "NLU: Rasa at %s (time-out %g s); the embedded backend answers what Rasa cannot "
+            "(%d failures in a row: Rasa left alone for %g s)",
+            settings.rasa_url,
+            settings.rasa_timeout_s,
+            settings.rasa_breaker_failures,
+            settings.rasa_breaker_reset_s,
+        )
         return build_rasa_backend(settings, build_embedded(settings))
+    logger.info("NLU: embedded backend")
     return build_embedded(settings)
 
 
