@@ -20,7 +20,7 @@ from knowledge_base.consent import load_alert_consent
 from knowledge_base.schema import CATEGORIES, INDUSTRIES
 from nlu.service import build_backend
 from nlu.types import NluBackend
-from notifier.bot_port import NotifierSubscriptionPort
+from notifier.bot_port import NotifierAnnouncementPort, NotifierSubscriptionPort
 from notifier.intents import RequesterKeyRecipients
 from notifier.optin import ConfirmationMailer, OptinService
 from notifier.runtime import NotifierService
@@ -118,6 +118,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         await stored.purge_expired()  # states of users gone quiet since the last run
         context = stored
     nlu = nlu or build_backend(settings)
+    notifier = NotifierService(db, settings, clock, intents=intent_recipients(db, desk))
     dialogue = Dialogue(
         kb,
         nlu,
@@ -126,6 +127,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         handoff=handoff_port,
         clock=clock,
         settings=settings,
+        announcements=NotifierAnnouncementPort(notifier.announcements, clock),
     )
     return Services(
         settings=settings,
@@ -134,7 +136,7 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         desk=desk,
         subscriptions=subscriptions,
         subscription_port=subscription_port,
-        notifier=NotifierService(db, settings, clock, intents=intent_recipients(db, desk)),
+        notifier=notifier,
         handoff_port=handoff_port,
         optin=optin,
         dialogue=dialogue,

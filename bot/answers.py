@@ -141,20 +141,20 @@ def target(kb: KnowledgeBase, program: Program) -> str:
     return join_lines(f"[{program.name}] 지원대상", body, cite(program.source))
 
 
+# Under every schedule: the plan's dates are one year's, and the year's 공고 fixes the real ones.
+YEARLY_NOTE = "실제 일정은 해마다 공고로 정해지니, 올해 공고를 꼭 확인해 주세요."
+TRAILING_BRACKETS = re.compile(r"\([^()]*\)$")  # 사업 공고 및 서류 접수(2차): what the lead keeps
+
+
 def schedule_focus(question: str) -> str | None:
     """The step a schedule question asks about (a SCHEDULE_FOCUS word), or None for the whole table."""
     return next((word for asks, _, word in SCHEDULE_FOCUS if asks.search(question)), None)
 
 
 def schedule(kb: KnowledgeBase, program: Program, focus: str | None = None) -> str:
-    """The program's 추진 일정; with a focus, the steps it names lead, before the whole table."""
-    plan = program.schedule
-    if plan is None:
-        children = [c for c in kb.children(program.id) if c.schedule]
-        if children:
-            return join_lines(
-                *(schedule(kb, child) for child in children[:2]),
-            )
+    """The program's 추진 일정 (or its parts'); with a focus, the steps it names lead each table."""
+    with_table = [program] if program.schedule else [c for c in kb.children(program.id) if c.schedule][:2]
+    if not with_table:
         team = kb.team_of(program)
         return join_lines(
             f"[{program.name}] 계획서에 단계별 일정표가 없습니다.",
@@ -162,16 +162,28 @@ def schedule(kb: KnowledgeBase, program: Program, focus: str | None = None) -> s
             f"일정은 {team.name}({team.phone})에 문의해 주세요." if team else "",
             cite(program.source),
         )
+    return join_lines(
+        *(schedule_table(part, focus) for part in with_table),
+        YEARLY_NOTE,
+        cite(*(part.schedule.source for part in with_table if part.schedule)),
+    )
+
+
+def schedule_table(program: Program, focus: str | None) -> str:
+    plan = program.schedule
+    assert plan is not None
     # The program's own name heads every answer about it; the plan titles some schedule tables
     # differently (콤프레샤 교체 under 노후생산시설 현대화), which is kept as a pointer.
     titled = "" if compact(plan.title) == compact(program.name) else f"\n(계획서 일정표: {plan.title})"
     lines = [f"[{program.name}] 일정 ({plan.plan_note}){titled}"]
     for asks_about, word in ((names, word) for _, names, word in SCHEDULE_FOCUS if word == focus):
-        lines.extend(f"☞ {word}: {step.when()} ({step.step})" for step in plan.steps if asks_about.search(step.step))
+        for step in plan.steps:
+            if asks_about.search(step.step):
+                qualifier = TRAILING_BRACKETS.search(step.step)
+                lines.append(f"☞ {word}: {step.when()}" + (f" {qualifier.group(0)}" if qualifier else ""))
     for step in plan.steps:
         note = f" ※{step.note.lstrip('※')}" if step.note else ""
         lines.append(f"· {step.step}: {step.when()}{note}")
-    lines.append(cite(plan.source))
     return join_lines(*lines)
 
 

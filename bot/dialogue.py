@@ -7,6 +7,7 @@ fields only. Per-user context (the program being discussed, the active flow) liv
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -20,8 +21,10 @@ from bot.flows import FlowRegistry, Turn
 from bot.ports import (
     EMAIL_CHANNELS,
     EMAIL_IN_TEXT,
+    AnnouncementPort,
     HandoffPort,
     HandoffRequest,
+    OpenAnnouncement,
     SubscriptionPort,
     SubscriptionResult,
 )
@@ -90,6 +93,7 @@ REFUSAL_WORDS = frozenset({
 })  # fmt: skip
 
 Handler = Callable[[Turn], Awaitable[Reply]]
+log = logging.getLogger(__name__)
 
 
 class Dialogue:
@@ -105,8 +109,10 @@ class Dialogue:
         settings: Settings,
         flows: FlowRegistry | None = None,
         alert_consent: AlertConsent | None = None,
+        announcements: AnnouncementPort | None = None,
     ) -> None:
         self.kb = kb
+        self.announcements = announcements
         self.nlu = nlu
         self.context = context_store
         self.subscriptions = subscriptions
@@ -516,7 +522,21 @@ class Dialogue:
         assert turn.program_id is not None
         # Cached per focus word too: a handful of texts per program, whatever the wording.
         focus = answers.schedule_focus(turn.message.text)
-        return self._program_reply("program_schedule", turn.program_id, focus)
+        reply = self._program_reply("program_schedule", turn.program_id, focus)
+        # The plan's dates are a past year's: a 공고 open now is the real answer, and the alert is
+        # how a company hears of the next one.
+        cards = tuple(announcement_card(ann) for ann in await self._open_announcements(turn.program_id))
+        return replace(reply, cards=cards, quick_replies=(self.alert_quick_reply(), *reply.quick_replies))
+
+    async def _open_announcements(self, program_id: str) -> list[OpenAnnouncement]:
+        if self.announcements is None:
+            return []
+        try:
+            return await self.announcements.open_for(program_id)
+        except Exception:
+            # The plan's schedule is still an answer; the 공고 will be there on the next question.
+            log.exception("open announcements of %s could not be read", program_id)
+            return []
 
     async def _overview(self, turn: Turn) -> Reply:
         assert turn.program_id is not None
@@ -956,3 +976,9 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value is not None else default
     except ValueError:
         return default
+
+
+def announcement_card(ann: OpenAnnouncement) -> Card:
+    linked = ann.url is not None and ann.url.startswith(("https://", "http://"))
+    buttons = (Button("공고 보기", "webLink", ann.url),) if linked and ann.url else ()
+    return Card(title=f"접수 중인 공고: {ann.title}", description=f"접수 기간: {ann.period}", buttons=buttons)

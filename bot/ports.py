@@ -72,6 +72,21 @@ class HandoffPort(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OpenAnnouncement:
+    """A published 공고 of a program that still takes applications, as a company reads it."""
+
+    title: str
+    period: str  # in Korean time: '~ 2026년 12월 31일(목) 18:00', '상시 접수'
+    url: str | None = None
+
+
+class AnnouncementPort(Protocol):
+    async def open_for(self, program_id: str) -> list[OpenAnnouncement]:
+        """The program's announcements open now, nearest deadline first (a few at most)."""
+        ...
+
+
 class DialoguePort(Protocol):
     """What every channel adapter calls: one message in, one channel-neutral reply out."""
 

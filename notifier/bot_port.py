@@ -9,10 +9,16 @@ and end it with the one-step link every e-mail carries.
 
 from __future__ import annotations
 
-from bot.ports import EMAIL_CHANNELS, SubscriptionResult
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.ports import EMAIL_CHANNELS, OpenAnnouncement, SubscriptionResult
 from bot.reply import Message
+from core.clock import Clock
+from notifier.models import Announcement
 from notifier.optin import OptinService
-from notifier.render import format_moment
+from notifier.render import format_moment, period_label
+from notifier.service import AnnouncementService
 from notifier.subscriptions import SubscriptionError, SubscriptionService
 
 _CHANNEL_OF = {"kakao": "kakao", "telegram": "telegram"}
@@ -123,3 +129,51 @@ class NotifierSubscriptionPort:
             return await self.service.topics_of(channel, message.user_key)
         except SubscriptionError:
             return []
+
+
+class NotifierAnnouncementPort:
+    """`bot.ports.AnnouncementPort`: the 공고 staff published for a program, while they are open.
+
+    Asked on every schedule question, so it answers from a snapshot of all open, program-linked
+    announcements: a database round trip per question cost a quarter of the Kakao endpoint's
+    throughput (docs/benchmarks.md). A change made in this process clears the snapshot at once;
+    one made by another process shows within `ttl_s`. Deadlines are checked on every answer.
+    """
+
+    def __init__(self, service: AnnouncementService, clock: Clock, ttl_s: float = 30.0, per_program: int = 3) -> None:
+        self.service = service
+        self.clock = clock
+        self.ttl = timedelta(seconds=ttl_s)
+        self.per_program = per_program
+        self._snapshot: dict[str, list[tuple[datetime | None, OpenAnnouncement]]] | None = None
+        self._taken_at = datetime.min.replace(tzinfo=UTC)
+        self._loading = asyncio.Lock()
+        self._changes = 0
+        service.listeners.append(self)
+
+    async def announcement_changed(self, announcement: Announcement) -> None:
+        self._snapshot = None
+        self._changes += 1
+
+    async def open_for(self, program_id: str) -> list[OpenAnnouncement]:
+        now = self.clock.now()
+        snapshot = self._snapshot
+        if snapshot is None or now - self._taken_at >= self.ttl:
+            snapshot = await self._load(now)
+        entries = snapshot.get(program_id, ())
+        return [ann for ends_at, ann in entries if ends_at is None or ends_at > now][: self.per_program]
+
+    async def _load(self, now: datetime) -> dict[str, list[tuple[datetime | None, OpenAnnouncement]]]:
+        async with self._loading:
+            # Another question may have loaded it while this one waited.
+            if self._snapshot is not None and now - self._taken_at < self.ttl:
+                return self._snapshot
+            self._snapshot = None
+            changes = self._changes
+            loaded = {
+                program_id: [(ann.ends_at, OpenAnnouncement(ann.title, period_label(ann), ann.url)) for ann in rows]
+                for program_id, rows in (await self.service.open_by_program()).items()
+            }
+            if changes == self._changes:  # else a change came in while reading: keep nothing
+                self._snapshot, self._taken_at = loaded, now
+            return loaded

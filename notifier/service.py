@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, exists, literal, select, update
+from sqlalchemy import and_, case, exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -197,6 +197,25 @@ class AnnouncementService:
             query = query.where(Announcement.status == status)
         async with self.db.session() as session:
             return list((await session.execute(query)).scalars())
+
+    async def open_by_program(self) -> dict[str, list[Announcement]]:
+        """Published announcements linked to a knowledge-base program and still taking
+        applications (no deadline, or one still ahead), per program, the nearest deadline first."""
+        query = (
+            select(Announcement)
+            .where(
+                Announcement.program_id.is_not(None),
+                Announcement.status == "published",
+                or_(Announcement.ends_at.is_(None), Announcement.ends_at > self.clock.now()),
+            )
+            .order_by(Announcement.ends_at.is_(None), Announcement.ends_at, Announcement.id.desc())
+        )
+        async with self.db.session() as session:
+            rows = (await session.execute(query)).scalars()
+            by_program: dict[str, list[Announcement]] = {}
+            for ann in rows:
+                by_program.setdefault(str(ann.program_id), []).append(ann)
+            return by_program
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -557,7 +557,7 @@ async def announcements(request: Request, services: ServicesDep, staff: ConsoleS
 
 
 def _announcement_form() -> dict[str, Any]:
-    return {"topics": [], "period_kind": "dated", "title": "", "body": "", "url": "", "ends_at": ""}
+    return {"topics": [], "period_kind": "dated", "title": "", "body": "", "url": "", "ends_at": "", "program_id": ""}
 
 
 @router.get("/announcements/new")
@@ -570,16 +570,21 @@ async def new_announcement(request: Request, services: ServicesDep, staff: Conso
         errors=[],
         known_topics=services.subscriptions.known_topics,
         period_kinds=PERIOD_KINDS,
+        programs=program_choices(services),
     )
 
 
 @router.post("/announcements/new", dependencies=[Csrf])
 async def create_announcement(request: Request, services: ServicesDep, staff: ConsoleStaff) -> Response:
     form = await request.form()
-    values: dict[str, Any] = {key: str(form.get(key, "")) for key in ("title", "body", "url", "period_kind", "ends_at")}
+    fields = ("title", "body", "url", "period_kind", "ends_at", "program_id")
+    values: dict[str, Any] = {key: str(form.get(key, "")) for key in fields}
     values["topics"] = [str(t) for t in form.getlist("topics")]
+    programs = program_choices(services)
     errors: list[str] = []
     try:
+        if values["program_id"] and values["program_id"] not in dict(programs):
+            raise AnnouncementError("목록에 있는 지원사업을 골라 주세요")
         ends_at = _aware(values["ends_at"]) if values["period_kind"] == "dated" else None
         data = AnnouncementInput(
             title=safe_text(values["title"]),
@@ -588,6 +593,7 @@ async def create_announcement(request: Request, services: ServicesDep, staff: Co
             topics=tuple(values["topics"]),
             period_kind=values["period_kind"],
             ends_at=datetime.fromisoformat(ends_at) if ends_at else None,
+            program_id=values["program_id"] or None,
         )
         if data.url and not data.url.startswith(("https://", "http://")):
             raise AnnouncementError("공고 주소는 http:// 또는 https:// 로 시작해야 합니다")
@@ -604,6 +610,7 @@ async def create_announcement(request: Request, services: ServicesDep, staff: Co
             errors=errors,
             known_topics=services.subscriptions.known_topics,
             period_kinds=PERIOD_KINDS,
+            programs=programs,
         )
     return RedirectResponse(f"/console/announcements/{created.id}", status_code=303)
 
@@ -624,6 +631,7 @@ async def announcement_detail(
         staff,
         ann=ann,
         labels=ANNOUNCEMENT_STATUS_LABELS,
+        program_label=services.desk.program_label,
         kakao_text=kakao_text(content),
         # telegram_html escapes every text it puts between its own <b>/<a> tags.
         telegram=Markup(telegram_html(content).replace("\n", "<br>")),

@@ -48,10 +48,11 @@ def test_ask_answers_from_the_kb_and_admits_what_it_cannot(settings: Settings) -
 
 
 def test_chat_keeps_context_and_picks_quick_replies_by_number(settings: Settings) -> None:
-    out = gopa(["chat"], settings, stdin="시험분석비 지원사업 알려줘\n언제 신청해요?\n1\n종료\n이 줄은 읽지 않아요\n")
+    out = gopa(["chat"], settings, stdin="시험분석비 지원사업 알려줘\n언제 신청해요?\n2\n종료\n이 줄은 읽지 않아요\n")
     answers = [block for block in out.split("\n\n") if block.strip()]
     assert len(answers) == 3
     assert "6월 4주~7월 3주" in answers[1]
     assert "2022년 계획 기준" in answers[1]
-    # "1" is the first quick reply of the schedule answer: the budget of the same program.
+    # "2" is the second quick reply of the schedule answer (after 알림 신청): the same program's budget.
+    assert "빠른 답장: 1) 알림 신청 | 2) 예산·규모" in answers[1]
     assert "25백만원 (2,500만원)" in answers[2]

@@ -6,6 +6,7 @@ import pytest
 from markupsafe import escape
 
 from bot.ports import HandoffRequest
+from core.clock import KST
 from core.settings import Settings
 from knowledge_base import load_knowledge_base
 from knowledge_base.eligibility import CompanyFacts, evaluate
@@ -221,6 +222,52 @@ async def test_announcement_compose_preview_audience_publish_and_cancel(settings
             assert "telegram" in counts.text and "kakao" in counts.text
             dashboard = await client.get("/console/")
             assert "월별 발행 공고" in dashboard.text
+
+
+async def test_an_announcement_staff_link_to_a_program_is_what_the_bot_gives_for_its_schedule(
+    settings: Settings,
+) -> None:
+    async def bot_cards(client: httpx.AsyncClient) -> list[dict]:
+        answer = await client.post(
+            "/kakao/skill", json={"userRequest": {"utterance": "스공 접수 언제까지", "user": {"id": "company-7"}}}
+        )
+        outputs = answer.json()["template"]["outputs"]
+        assert "☞ 접수: 8월 3주~10월 4주" in outputs[0]["simpleText"]["text"]
+        return [o["textCard"] for o in outputs if "textCard" in o]
+
+    async with running_app(settings) as (app, services):
+        await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
+        async with client_for(app) as client:
+            await _login(client)
+            assert await bot_cards(client) == []
+            page = await client.get("/console/announcements/new")
+            assert '<option value="smart_factory"' in page.text
+            token = _csrf(page.text)
+            form = {
+                "csrf_token": token,
+                "title": "스마트공장 구축 지원사업 참여기업 모집",
+                "url": "https://www.gimpo.go.kr/notice/7",
+                "period_kind": "dated",
+                # Ahead of whenever the test runs: the bot shows only what is still open.
+                "ends_at": (services.clock.now() + timedelta(days=30)).astimezone(KST).strftime("%Y-%m-%dT18:00"),
+                "program_id": "no_such_program",
+            }
+            unknown = await client.post("/console/announcements/new", data=form)
+            assert unknown.status_code == 422 and "목록에 있는 지원사업" in unknown.text
+            made = await client.post("/console/announcements/new", data={**form, "program_id": "smart_factory"})
+            assert made.status_code == 303, made.text
+            detail = await client.get(made.headers["location"])
+            assert "<dt>지원사업</dt><dd>스마트공장 구축 지원사업</dd>" in detail.text
+            assert await bot_cards(client) == [], "a draft is not shown"
+            await client.post(made.headers["location"] + "/publish", data={"csrf_token": token})
+            [card] = await bot_cards(client)
+            assert card["title"].startswith("접수 중인 공고: 스마트공장 구축 지원사업 참여기업 모집")
+            assert card["description"].startswith("접수 기간: ~ ") and card["description"].endswith(" 18:00")
+            assert card["buttons"] == [
+                {"label": "공고 보기", "action": "webLink", "webLinkUrl": "https://www.gimpo.go.kr/notice/7"}
+            ]
+            await client.post(made.headers["location"] + "/cancel", data={"csrf_token": token})
+            assert await bot_cards(client) == []
 
 
 async def test_company_search_fragment_takes_odd_input(settings: Settings) -> None:

@@ -3,12 +3,15 @@ extras, so no NLU is involved): within Kakao's limits, sourced, and with no inve
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
 
+from bot import answers
 from bot.context import MemoryContextStore
 from bot.dialogue import Dialogue
+from bot.ports import OpenAnnouncement
 from bot.render import kakao
 from bot.reply import Message
 from knowledge_base import load_knowledge_base, money
@@ -59,16 +62,27 @@ async def test_every_program_answers_every_question_within_limits_and_sourced(di
         assert set(PHONE.findall(text)) <= phones, text
 
 
-async def test_schedules_say_they_are_the_2022_plan(dialogue) -> None:
+async def test_schedules_say_they_are_the_2022_plan_and_offer_the_alert(dialogue) -> None:
     for program in KB.programs.values():
-        if program.schedule is None:
+        if program.schedule is None and not any(child.schedule for child in KB.children(program.id)):
             continue
         reply = await dialogue.respond(
             Message("kakao", "u", "일정", extra={"intent": "program_schedule", "program": program.id})
         )
         assert "2022년 계획 기준" in reply.texts[0]
+        # Said once, also for a program whose parts have the tables.
+        assert reply.texts[0].count(answers.YEARLY_NOTE) == 1, program.id
+        assert reply.quick_replies[0].extra == {"intent": "subscribe"}, program.id
+        assert_kakao_limits(kakao.render(reply))
+        if program.schedule is None:
+            continue
         first = program.schedule.steps[0]
         assert f"{first.step}: {first.when()}" in reply.texts[0]
+
+
+def qualifier(step: str) -> str:
+    found = re.search(r"(\([^()]*\))$", step)
+    return f" {found.group(1)}" if found else ""
 
 
 @pytest.mark.parametrize(
@@ -87,7 +101,8 @@ async def test_a_schedule_question_about_one_step_leads_with_that_step(dialogue,
         lines = reply.texts[0].splitlines()
         asked = [step for step in program.schedule.steps if step_words in step.step]
         lead = [line for line in lines if line.startswith("☞ ")]
-        assert lead == [f"☞ {label}: {step.when()} ({step.step})" for step in asked], program.id
+        # The lead keeps only what the step's name adds in brackets at its end: (선착순), (2차).
+        assert lead == [f"☞ {label}: {step.when()}{qualifier(step.step)}" for step in asked], program.id
         # The whole table still follows, every step once.
         for step in program.schedule.steps:
             row = f"· {step.step}: {step.when()}"
@@ -105,6 +120,59 @@ async def test_a_schedule_question_about_nothing_in_particular_has_no_lead(dialo
             Message("kakao", "u", question, extra={"intent": "program_schedule", "program": "certification"})
         )
         assert "☞" not in reply.texts[0], question
+
+
+class Announcements:
+    """The notifier's port, as the dialogue sees it: fixed 공고, or a failing store."""
+
+    def __init__(self, open_now: list[OpenAnnouncement] | None = None) -> None:
+        self.open_now = open_now
+        self.asked: list[str] = []
+
+    async def open_for(self, program_id: str) -> list[OpenAnnouncement]:
+        self.asked.append(program_id)
+        if self.open_now is None:
+            raise ConnectionError("database is away")
+        return self.open_now if program_id == "smart_factory" else []
+
+
+async def test_an_open_announcement_of_the_program_comes_with_its_schedule(clock, settings) -> None:
+    port = Announcements(
+        [
+            OpenAnnouncement(
+                "2026 스마트공장 구축 지원사업 공고", "~ 2026년 12월 31일(목) 18:00", "https://www.gimpo.go.kr/n/1"
+            ),
+            OpenAnnouncement("상시 모집 " + "가" * 600, "상시 접수", "javascript:alert(1)"),
+        ]
+    )
+    dialogue = Dialogue(
+        KB, KeywordNlu(), MemoryContextStore(clock, 60), clock=clock, settings=settings, announcements=port
+    )
+    extra = {"intent": "program_schedule", "program": "smart_factory"}
+    reply = await dialogue.respond(Message("kakao", "u", "접수 언제까지", extra=extra))
+    assert reply.texts[0].startswith("[스마트공장 구축 지원사업] 일정 (2022년 계획 기준)\n☞ 접수: 8월 3주~10월 4주")
+    first, second = reply.cards
+    assert first.title == "접수 중인 공고: 2026 스마트공장 구축 지원사업 공고"
+    assert first.description == "접수 기간: ~ 2026년 12월 31일(목) 18:00"
+    assert [(b.action, b.value) for b in first.buttons] == [("webLink", "https://www.gimpo.go.kr/n/1")]
+    assert second.buttons == (), "only http(s) links become buttons"
+    assert_kakao_limits(kakao.render(reply))
+    other = await dialogue.respond(
+        Message("kakao", "u", "일정", extra={"intent": "program_schedule", "program": "test_analysis"})
+    )
+    assert other.cards == ()
+    assert port.asked == ["smart_factory", "test_analysis"]
+
+
+async def test_a_failing_announcement_store_still_gives_the_schedule(clock, settings, caplog) -> None:
+    dialogue = Dialogue(
+        KB, KeywordNlu(), MemoryContextStore(clock, 60), clock=clock, settings=settings, announcements=Announcements()
+    )
+    extra = {"intent": "program_schedule", "program": "smart_factory"}
+    with caplog.at_level(logging.ERROR, logger="bot.dialogue"):
+        reply = await dialogue.respond(Message("kakao", "u", "접수 언제까지", extra=extra))
+    assert "☞ 접수: 8월 3주~10월 4주" in reply.texts[0] and reply.cards == ()
+    assert "open announcements of smart_factory could not be read" in caplog.text
 
 
 async def test_program_list_pages_through_every_listed_program(dialogue) -> None:
