@@ -118,7 +118,13 @@ async def build_services(settings: Settings, clock: Clock | None = None, *, nlu:
         await stored.purge_expired()  # states of users gone quiet since the last run
         context = stored
     nlu = nlu or build_backend(settings)
-    notifier = NotifierService(db, settings, clock, intents=intent_recipients(db, desk))
+    notifier = NotifierService(
+        db,
+        settings,
+        clock,
+        intents=intent_recipients(db, desk),
+        program_ids={p.id for p in kb.applicable_programs()},
+    )
     dialogue = Dialogue(
         kb,
         nlu,

@@ -95,6 +95,12 @@ REFUSAL_WORDS = frozenset({
 Handler = Callable[[Turn], Awaitable[Reply]]
 log = logging.getLogger(__name__)
 
+# Published 공고 beside a schedule answer: how many cards, and how each state is named.
+MAX_ANNOUNCEMENT_CARDS = 5
+LIVE_ANNOUNCEMENTS = "live_announcements"  # Reply.data: how many 공고 the answer shows
+CARD_STATE = {"open": "접수 중", "upcoming": "접수 예정", "see_notice": "공고"}
+LEAD_STATE = {"open": "접수 중인", "upcoming": "접수를 앞둔", "see_notice": "게시된"}
+
 
 class Dialogue:
     def __init__(
@@ -296,7 +302,8 @@ class Dialogue:
     def _for_year(self, reply: Reply, year: int | None) -> Reply:
         """Says first that the year asked about is not in the KB, the plan's facts then given as a
         reference, and offers the alert for the announcements the KB cannot have."""
-        if year is None or self.plan_year is None:
+        if year is None or self.plan_year is None or reply.data.get(LIVE_ANNOUNCEMENTS):
+            # With a published 공고 the answer already leads with it and calls the plan a reference.
             return reply
         note = (
             f"{year}년 정보는 없어요. 제가 가진 자료는 {PLAN_DOCUMENT}뿐이라, "
@@ -525,8 +532,14 @@ class Dialogue:
         reply = self._program_reply("program_schedule", turn.program_id, focus)
         # The plan's dates are a past year's: a 공고 open now is the real answer, and the alert is
         # how a company hears of the next one.
-        cards = tuple(announcement_card(ann) for ann in await self._open_announcements(turn.program_id))
-        return replace(reply, cards=cards, quick_replies=(self.alert_quick_reply(), *reply.quick_replies))
+        quick = (self.alert_quick_reply(), *reply.quick_replies)
+        shown = await self._open_announcements(turn.program_id)
+        if not shown:
+            return replace(reply, quick_replies=quick)
+        # What is open now comes first; the plan's table follows as the reference it is.
+        texts = (f"{announcements_lead(shown)}\n\n{reply.texts[0]}", *reply.texts[1:])
+        cards = tuple(announcement_card(ann) for ann in shown[:MAX_ANNOUNCEMENT_CARDS])
+        return replace(reply, texts=texts, cards=cards, quick_replies=quick, data={LIVE_ANNOUNCEMENTS: len(shown)})
 
     async def _open_announcements(self, program_id: str) -> list[OpenAnnouncement]:
         if self.announcements is None:
@@ -981,4 +994,21 @@ def _int(value: str | None, default: int) -> int:
 def announcement_card(ann: OpenAnnouncement) -> Card:
     linked = ann.url is not None and ann.url.startswith(("https://", "http://"))
     buttons = (Button("공고 보기", "webLink", ann.url),) if linked and ann.url else ()
-    return Card(title=f"접수 중인 공고: {ann.title}", description=f"접수 기간: {ann.period}", buttons=buttons)
+    return Card(title=f"[{CARD_STATE[ann.state]}] {ann.title}", description=f"접수 기간: {ann.period}", buttons=buttons)
+
+
+def announcements_lead(shown: list[OpenAnnouncement]) -> str:
+    """The first lines of a schedule answer when the program has published 공고."""
+    if len(shown) == 1:
+        ann = shown[0]
+        return (
+            f"지금 {LEAD_STATE[ann.state]} 공고가 있어요: {ann.title}\n"
+            f"접수 기간: {ann.period}\n"
+            f"공고문은 아래 카드에서 확인해 주세요. 아래 일정은 참고용 {PLAN_DOCUMENT} 내용이에요."
+        )
+    more = f"(가까운 마감 순으로 {MAX_ANNOUNCEMENT_CARDS}건)" if len(shown) > MAX_ANNOUNCEMENT_CARDS else ""
+    return (
+        f"지금 게시된 공고가 {len(shown)}건 있어요. 아래 카드{more}에서 접수 기간과 공고문을 확인해 주세요.\n"
+        f"가장 가까운 마감: {shown[0].period}\n"
+        f"아래 일정은 참고용 {PLAN_DOCUMENT} 내용이에요."
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.reply import Message, Reply
 
@@ -72,18 +72,23 @@ class HandoffPort(Protocol):
         ...
 
 
+# Where a published 공고 stands now: taking applications, not yet, or as its text says (추후 공지).
+AnnouncementState = Literal["open", "upcoming", "see_notice"]
+
+
 @dataclass(frozen=True)
 class OpenAnnouncement:
-    """A published 공고 of a program that still takes applications, as a company reads it."""
+    """A published 공고 of a program whose deadline has not passed, as a company reads it."""
 
     title: str
-    period: str  # in Korean time: '~ 2026년 12월 31일(목) 18:00', '상시 접수'
+    period: str  # in Korean time: '~ 2026년 12월 31일(목) 18:00', '상시 접수', '추후 공지'
     url: str | None = None
+    state: AnnouncementState = "open"
 
 
 class AnnouncementPort(Protocol):
     async def open_for(self, program_id: str) -> list[OpenAnnouncement]:
-        """The program's announcements open now, nearest deadline first (a few at most)."""
+        """The program's published announcements whose deadline has not passed, nearest first."""
         ...
 
 

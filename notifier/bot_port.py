@@ -10,9 +10,10 @@ and end it with the one-step link every e-mail carries.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.ports import EMAIL_CHANNELS, OpenAnnouncement, SubscriptionResult
+from bot.ports import EMAIL_CHANNELS, AnnouncementState, OpenAnnouncement, SubscriptionResult
 from bot.reply import Message
 from core.clock import Clock
 from notifier.models import Announcement
@@ -131,21 +132,39 @@ class NotifierSubscriptionPort:
             return []
 
 
-class NotifierAnnouncementPort:
-    """`bot.ports.AnnouncementPort`: the 공고 staff published for a program, while they are open.
+# Kinds whose 공고 takes applications from publication on (the rest: as the 공고 says).
+TAKING_APPLICATIONS = frozenset({"dated", "상시", "예산 소진시"})
 
-    Asked on every schedule question, so it answers from a snapshot of all open, program-linked
-    announcements: a database round trip per question cost a quarter of the Kakao endpoint's
-    throughput (docs/benchmarks.md). A change made in this process clears the snapshot at once;
-    one made by another process shows within `ttl_s`. Deadlines are checked on every answer.
+
+@dataclass(frozen=True)
+class _Shown:
+    starts_at: datetime | None
+    ends_at: datetime | None
+    taking: bool
+    announcement: OpenAnnouncement
+
+    def at(self, now: datetime) -> OpenAnnouncement:
+        state: AnnouncementState = "open" if self.taking else "see_notice"
+        if self.starts_at is not None and self.starts_at > now:
+            state = "upcoming"
+        return replace(self.announcement, state=state)
+
+
+class NotifierAnnouncementPort:
+    """`bot.ports.AnnouncementPort`: the 공고 staff published for a program, until their deadline.
+
+    Asked on every schedule question, so it answers from a snapshot of all published,
+    program-linked announcements: a database round trip per question cost a third of the Kakao
+    endpoint's throughput (docs/benchmarks.md). A change made in this process clears the snapshot
+    at once; one made by another process shows within `ttl_s`. Deadlines and start dates are
+    checked on every answer.
     """
 
-    def __init__(self, service: AnnouncementService, clock: Clock, ttl_s: float = 30.0, per_program: int = 3) -> None:
+    def __init__(self, service: AnnouncementService, clock: Clock, ttl_s: float = 30.0) -> None:
         self.service = service
         self.clock = clock
         self.ttl = timedelta(seconds=ttl_s)
-        self.per_program = per_program
-        self._snapshot: dict[str, list[tuple[datetime | None, OpenAnnouncement]]] | None = None
+        self._snapshot: dict[str, list[_Shown]] | None = None
         self._taken_at = datetime.min.replace(tzinfo=UTC)
         self._loading = asyncio.Lock()
         self._changes = 0
@@ -160,10 +179,9 @@ class NotifierAnnouncementPort:
         snapshot = self._snapshot
         if snapshot is None or now - self._taken_at >= self.ttl:
             snapshot = await self._load(now)
-        entries = snapshot.get(program_id, ())
-        return [ann for ends_at, ann in entries if ends_at is None or ends_at > now][: self.per_program]
+        return [shown.at(now) for shown in snapshot.get(program_id, ()) if shown.ends_at is None or shown.ends_at > now]
 
-    async def _load(self, now: datetime) -> dict[str, list[tuple[datetime | None, OpenAnnouncement]]]:
+    async def _load(self, now: datetime) -> dict[str, list[_Shown]]:
         async with self._loading:
             # Another question may have loaded it while this one waited.
             if self._snapshot is not None and now - self._taken_at < self.ttl:
@@ -171,7 +189,15 @@ class NotifierAnnouncementPort:
             self._snapshot = None
             changes = self._changes
             loaded = {
-                program_id: [(ann.ends_at, OpenAnnouncement(ann.title, period_label(ann), ann.url)) for ann in rows]
+                program_id: [
+                    _Shown(
+                        ann.starts_at,
+                        ann.ends_at,
+                        ann.period_kind in TAKING_APPLICATIONS,
+                        OpenAnnouncement(ann.title, period_label(ann), ann.url),
+                    )
+                    for ann in rows
+                ]
                 for program_id, rows in (await self.service.open_by_program()).items()
             }
             if changes == self._changes:  # else a change came in while reading: keep nothing

@@ -98,9 +98,11 @@ def announce_create(
 
 
 def _announcements(settings: Settings, db: Database) -> AnnouncementService:
+    from knowledge_base import load_knowledge_base
     from notifier.service import AnnouncementService
 
-    return AnnouncementService(db, settings, SystemClock())
+    programs = load_knowledge_base(settings.kb_dir).applicable_programs()
+    return AnnouncementService(db, settings, SystemClock(), program_ids={p.id for p in programs})
 
 
 def _lifecycle(action: str, announcement_id: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Collection
 
 import httpx
 
@@ -83,12 +84,19 @@ class NotifierService:
     """What the composition root holds: announcements with their reminders, and, when this
     process runs background work, the delivery worker and the lease-guarded scheduler."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock, intents: IntentRecipients | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+        intents: IntentRecipients | None = None,
+        program_ids: Collection[str] | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.intents = intents
-        self.announcements = AnnouncementService(db, settings, clock, intents)
+        self.announcements = AnnouncementService(db, settings, clock, intents, program_ids)
         self.scheduler: SchedulerHost | None = None
         self.planner = ReminderPlanner(db, settings, clock)
         self.announcements.listeners.append(self.planner)

@@ -6,7 +6,7 @@ Fan-out is one set-based `INSERT ... SELECT ... ON CONFLICT DO NOTHING`: the uni
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Protocol
@@ -94,12 +94,15 @@ class AnnouncementService:
         settings: Settings,
         clock: Clock,
         intents: IntentRecipients | None = None,
+        program_ids: Collection[str] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.intents: IntentRecipients = intents or NoIntentRecipients()
         self.listeners: list[AnnouncementListener] = []
+        # The knowledge base's programs a 공고 may be linked to; None: not checked (readers only).
+        self.program_ids = frozenset(program_ids) if program_ids is not None else None
 
     # --- editing ---------------------------------------------------------------------------
 
@@ -107,6 +110,8 @@ class AnnouncementService:
         title = clean_display(data.title)
         if not title or len(title) > 500:
             raise AnnouncementError("공고 제목은 1~500자여야 해요.")
+        if data.program_id is not None and self.program_ids is not None and data.program_id not in self.program_ids:
+            raise AnnouncementError(f"없는 지원사업이에요: {data.program_id}. 목록에 있는 지원사업을 골라 주세요.")
         if data.period_kind not in PERIOD_KINDS:
             raise AnnouncementError(f"접수 기간 종류는 {', '.join(PERIOD_KINDS)} 중 하나예요.")
         for moment in (data.starts_at, data.ends_at):

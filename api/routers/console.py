@@ -583,8 +583,6 @@ async def create_announcement(request: Request, services: ServicesDep, staff: Co
     programs = program_choices(services)
     errors: list[str] = []
     try:
-        if values["program_id"] and values["program_id"] not in dict(programs):
-            raise AnnouncementError("목록에 있는 지원사업을 골라 주세요")
         ends_at = _aware(values["ends_at"]) if values["period_kind"] == "dated" else None
         data = AnnouncementInput(
             title=safe_text(values["title"]),

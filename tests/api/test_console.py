@@ -232,8 +232,12 @@ async def test_an_announcement_staff_link_to_a_program_is_what_the_bot_gives_for
             "/kakao/skill", json={"userRequest": {"utterance": "스공 접수 언제까지", "user": {"id": "company-7"}}}
         )
         outputs = answer.json()["template"]["outputs"]
-        assert "☞ 접수: 8월 3주~10월 4주" in outputs[0]["simpleText"]["text"]
-        return [o["textCard"] for o in outputs if "textCard" in o]
+        text = outputs[0]["simpleText"]["text"]
+        assert "☞ 접수: 8월 3주~10월 4주" in text
+        cards = [o["textCard"] for o in outputs if "textCard" in o]
+        # With a published 공고 the answer leads with it, before the plan's table.
+        assert text.startswith("지금 접수 중인 공고가 있어요: 스마트공장") == bool(cards), text
+        return cards
 
     async with running_app(settings) as (app, services):
         await services.desk.create_staff("desk1", "현장데스크", STAFF_PASSWORD)
@@ -261,7 +265,7 @@ async def test_an_announcement_staff_link_to_a_program_is_what_the_bot_gives_for
             assert await bot_cards(client) == [], "a draft is not shown"
             await client.post(made.headers["location"] + "/publish", data={"csrf_token": token})
             [card] = await bot_cards(client)
-            assert card["title"].startswith("접수 중인 공고: 스마트공장 구축 지원사업 참여기업 모집")
+            assert card["title"] == "[접수 중] 스마트공장 구축 지원사업 참여기업 모집"
             assert card["description"].startswith("접수 기간: ~ ") and card["description"].endswith(" 18:00")
             assert card["buttons"] == [
                 {"label": "공고 보기", "action": "webLink", "webLinkUrl": "https://www.gimpo.go.kr/notice/7"}

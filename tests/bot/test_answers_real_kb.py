@@ -136,32 +136,93 @@ class Announcements:
         return self.open_now if program_id == "smart_factory" else []
 
 
-async def test_an_open_announcement_of_the_program_comes_with_its_schedule(clock, settings) -> None:
+SMART_FACTORY_SCHEDULE = {"intent": "program_schedule", "program": "smart_factory"}
+
+
+def with_announcements(clock, settings, port: Announcements) -> Dialogue:
+    return Dialogue(KB, KeywordNlu(), MemoryContextStore(clock, 60), clock=clock, settings=settings, announcements=port)
+
+
+async def test_an_open_announcement_of_the_program_leads_its_schedule(clock, settings) -> None:
     port = Announcements(
         [
             OpenAnnouncement(
                 "2026 스마트공장 구축 지원사업 공고", "~ 2026년 12월 31일(목) 18:00", "https://www.gimpo.go.kr/n/1"
-            ),
-            OpenAnnouncement("상시 모집 " + "가" * 600, "상시 접수", "javascript:alert(1)"),
+            )
         ]
     )
-    dialogue = Dialogue(
-        KB, KeywordNlu(), MemoryContextStore(clock, 60), clock=clock, settings=settings, announcements=port
-    )
+    dialogue = with_announcements(clock, settings, port)
     extra = {"intent": "program_schedule", "program": "smart_factory"}
     reply = await dialogue.respond(Message("kakao", "u", "접수 언제까지", extra=extra))
-    assert reply.texts[0].startswith("[스마트공장 구축 지원사업] 일정 (2022년 계획 기준)\n☞ 접수: 8월 3주~10월 4주")
-    first, second = reply.cards
-    assert first.title == "접수 중인 공고: 2026 스마트공장 구축 지원사업 공고"
-    assert first.description == "접수 기간: ~ 2026년 12월 31일(목) 18:00"
-    assert [(b.action, b.value) for b in first.buttons] == [("webLink", "https://www.gimpo.go.kr/n/1")]
-    assert second.buttons == (), "only http(s) links become buttons"
+    lead, plan = reply.texts[0].split("\n\n", 1)
+    assert lead == (
+        "지금 접수 중인 공고가 있어요: 2026 스마트공장 구축 지원사업 공고\n"
+        "접수 기간: ~ 2026년 12월 31일(목) 18:00\n"
+        "공고문은 아래 카드에서 확인해 주세요. 아래 일정은 참고용 김포산업진흥원 2022년 주요업무계획 내용이에요."
+    )
+    assert plan.startswith("[스마트공장 구축 지원사업] 일정 (2022년 계획 기준)\n☞ 접수: 8월 3주~10월 4주")
+    [card] = reply.cards
+    assert card.title == "[접수 중] 2026 스마트공장 구축 지원사업 공고"
+    assert card.description == "접수 기간: ~ 2026년 12월 31일(목) 18:00"
+    assert [(b.action, b.value) for b in card.buttons] == [("webLink", "https://www.gimpo.go.kr/n/1")]
     assert_kakao_limits(kakao.render(reply))
     other = await dialogue.respond(
         Message("kakao", "u", "일정", extra={"intent": "program_schedule", "program": "test_analysis"})
     )
-    assert other.cards == ()
+    assert other.cards == () and other.texts[0].startswith("[중소기업 시험분석비 지원사업] 일정")
     assert port.asked == ["smart_factory", "test_analysis"]
+
+
+async def test_a_year_the_plan_lacks_is_not_said_missing_when_a_notice_is_published(clock, settings) -> None:
+    port = Announcements([OpenAnnouncement("2026 스마트공장 공고", "~ 2026년 12월 31일(목) 18:00")])
+    reply = await with_announcements(clock, settings, port).respond(
+        Message(
+            "kakao",
+            "u",
+            "2026년 스마트공장 접수 기간",
+            extra={"intent": "program_schedule", "program": "smart_factory"},
+        )
+    )
+    assert reply.texts[0].startswith("지금 접수 중인 공고가 있어요: 2026 스마트공장 공고")
+    assert "정보는 없어요" not in reply.texts[0]
+    nothing_open = await with_announcements(clock, settings, Announcements([])).respond(
+        Message(
+            "kakao",
+            "u",
+            "2026년 스마트공장 접수 기간",
+            extra={"intent": "program_schedule", "program": "smart_factory"},
+        )
+    )
+    assert nothing_open.texts[0].startswith("2026년 정보는 없어요.")
+
+
+async def test_many_notices_are_counted_and_each_named_by_its_state(clock, settings) -> None:
+    states = ["upcoming", "see_notice", *["open"] * 5]
+    notices = [
+        OpenAnnouncement(f"공고 {i}", f"~ 2026년 12월 {10 + i}일", "javascript:alert(1)" if i == 1 else None, state)
+        for i, state in enumerate(states)
+    ]
+    notices[0] = OpenAnnouncement("긴 " + "가" * 600, "~ 2027년 1월 10일", None, "upcoming")
+    reply = await with_announcements(clock, settings, Announcements(notices)).respond(
+        Message("kakao", "u", "일정", extra={"intent": "program_schedule", "program": "smart_factory"})
+    )
+    assert reply.texts[0].startswith(
+        "지금 게시된 공고가 7건 있어요. 아래 카드(가까운 마감 순으로 5건)에서 접수 기간과 공고문을 확인해 주세요.\n"
+        "가장 가까운 마감: ~ 2027년 1월 10일\n"
+    )
+    assert [card.title.split("]")[0] for card in reply.cards] == [
+        "[접수 예정",
+        "[공고",
+        "[접수 중",
+        "[접수 중",
+        "[접수 중",
+    ]
+    assert all(card.buttons == () for card in reply.cards), "no link, or one that is not http(s): no button"
+    assert_kakao_limits(kakao.render(reply))
+    one_upcoming = await with_announcements(clock, settings, Announcements(notices[:1])).respond(
+        Message("kakao", "u", "일정", extra={"intent": "program_schedule", "program": "smart_factory"})
+    )
+    assert one_upcoming.texts[0].startswith("지금 접수를 앞둔 공고가 있어요: 긴 가")
 
 
 async def test_a_failing_announcement_store_still_gives_the_schedule(clock, settings, caplog) -> None:

@@ -66,6 +66,10 @@ async def test_staff_publish_flow_and_one_step_unsubscribe(
                 "/api/v1/announcements", json={"title": "t", "period_kind": "dated", "ends_at": "2026-12-01T18:00:00"}
             )
             assert naive.status_code == 422
+            unknown = await staff.post(
+                "/api/v1/announcements", json={"title": "t", "program_id": "smart_factry", "period_kind": "상시"}
+            )
+            assert unknown.status_code == 422 and "없는 지원사업이에요: smart_factry" in unknown.text
             created = await staff.post(
                 "/api/v1/announcements",
                 json={

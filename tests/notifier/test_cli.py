@@ -34,6 +34,8 @@ def test_announce_and_ingest_commands(cli_env: None, tmp_path: Path) -> None:
     )
     assert created.exit_code == 0, created.output
     assert "created announcement 1 (draft)" in created.output
+    typo = runner.invoke(app, ["announce", "create", "--title", "t", "--program", "smart_factry", "--publish"])
+    assert typo.exit_code != 0 and "없는 지원사업이에요: smart_factry" in typo.output
     published = runner.invoke(app, ["announce", "publish", "1"])
     assert published.exit_code == 0 and "0 new deliveries" in published.output
     listed = runner.invoke(app, ["announce", "list"])

@@ -11,7 +11,7 @@ from core.clock import FixedClock
 from core.db import Database
 from core.settings import Settings
 from notifier.bot_port import NotifierAnnouncementPort
-from notifier.service import AnnouncementInput, AnnouncementService
+from notifier.service import AnnouncementError, AnnouncementInput, AnnouncementService
 
 pytestmark = pytest.mark.db
 
@@ -95,3 +95,36 @@ async def test_a_change_here_shows_at_once_one_from_another_process_within_the_t
     assert [a.title for a in await port.open_for("smart_factory")] == ["다른 프로세스에서 발행"]
     await here.cancel(other)
     assert await port.open_for("smart_factory") == []
+
+
+async def test_a_notice_not_yet_taking_applications_is_said_so(db: Database, settings: Settings) -> None:
+    clock = FixedClock(NOW)
+    service = AnnouncementService(db, settings, clock)
+    later = await service.create(
+        AnnouncementInput(
+            title="4월 접수 공고",
+            program_id="smart_factory",
+            period_kind="dated",
+            starts_at=NOW + timedelta(days=30),
+            ends_at=NOW + timedelta(days=45),
+        )
+    )
+    await service.publish(later.id)
+    told = await service.create(
+        AnnouncementInput(title="일정 추후 공지", program_id="smart_factory", period_kind="추후 공지")
+    )
+    await service.publish(told.id)
+    port = NotifierAnnouncementPort(service, clock)
+    assert [(a.title, a.state) for a in await port.open_for("smart_factory")] == [
+        ("4월 접수 공고", "upcoming"),
+        ("일정 추후 공지", "see_notice"),
+    ]
+    clock.advance(days=30)  # the snapshot is kept; the start date is checked on every answer
+    assert [a.state for a in await port.open_for("smart_factory")] == ["open", "see_notice"]
+
+
+async def test_only_programs_of_the_knowledge_base_are_linked(db: Database, settings: Settings) -> None:
+    service = AnnouncementService(db, settings, FixedClock(NOW), program_ids={"smart_factory"})
+    with pytest.raises(AnnouncementError, match="없는 지원사업이에요: smart_factry"):
+        await service.create(AnnouncementInput(title="오타", program_id="smart_factry"))
+    assert (await service.create(AnnouncementInput(title="맞음", program_id="smart_factory"))).program_id
