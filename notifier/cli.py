@@ -43,14 +43,15 @@ def _run(job: Callable[[Settings, Database], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def parse_deadline(value: str) -> datetime:
-    """ISO 8601; a bare date means the end of that day in Korea."""
+def parse_moment(value: str, *, day_end: bool = True) -> datetime:
+    """ISO 8601 in Korean time unless it says otherwise; a bare date means the end of that day
+    (a deadline) or, with `day_end=False`, its start (an opening)."""
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(f"not a date: {value!r}") from exc
     if len(value) <= 10:
-        return datetime.combine(moment.date(), time(23, 59, 59), tzinfo=KST)
+        return datetime.combine(moment.date(), time(23, 59, 59) if day_end else time(0, 0), tzinfo=KST)
     return moment if moment.tzinfo else moment.replace(tzinfo=KST)
 
 
@@ -61,7 +62,7 @@ def announce_create(
     body: str = typer.Option("", help="본문"),
     url: str | None = typer.Option(None, help="공고 URL"),
     deadline: str | None = typer.Option(None, help="마감 (ISO 8601; a date means 23:59:59 KST)"),
-    starts: str | None = typer.Option(None, help="접수 시작 (ISO 8601)"),
+    starts: str | None = typer.Option(None, help="접수 시작 (ISO 8601; a date means 00:00 KST)"),
     kind: str = typer.Option("", help="open-ended kind when there is no deadline: 상시, 예산 소진시, 추후 공지, ..."),
     program: str | None = typer.Option(None, help="knowledge base program id"),
     publish: bool = typer.Option(False, help="publish right away"),
@@ -76,8 +77,8 @@ def announce_create(
         topics=tuple(topic or ()),
         program_id=program,
         period_kind="dated" if deadline else (kind or "unspecified"),
-        starts_at=parse_deadline(starts) if starts else None,
-        ends_at=parse_deadline(deadline) if deadline else None,
+        starts_at=parse_moment(starts, day_end=False) if starts else None,
+        ends_at=parse_moment(deadline) if deadline else None,
     )
 
     async def job(settings: Settings, db: Database) -> None:
@@ -85,7 +86,7 @@ def announce_create(
 
         service = _announcements(settings, db)
         ann = await service.create(data)
-        typer.echo(f"created announcement {ann.id} (draft)")
+        typer.echo(f"created announcement {ann.id}" + ("" if publish else " (draft)"))
         if publish:
             created = await service.publish(ann.id)
             await ReminderPlanner(db, settings, service.clock).sync(ann.id)

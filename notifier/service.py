@@ -112,6 +112,9 @@ class AnnouncementService:
             raise AnnouncementError("공고 제목은 1~500자여야 해요.")
         if data.program_id is not None and self.program_ids is not None and data.program_id not in self.program_ids:
             raise AnnouncementError(f"없는 지원사업이에요: {data.program_id}. 목록에 있는 지원사업을 골라 주세요.")
+        if data.url and not data.url.startswith(("https://", "http://")):
+            # The bot links it from a card, and only a web address can be a link there.
+            raise AnnouncementError("공고 주소는 http:// 또는 https:// 로 시작해야 해요.")
         if data.period_kind not in PERIOD_KINDS:
             raise AnnouncementError(f"접수 기간 종류는 {', '.join(PERIOD_KINDS)} 중 하나예요.")
         for moment in (data.starts_at, data.ends_at):

@@ -593,8 +593,6 @@ async def create_announcement(request: Request, services: ServicesDep, staff: Co
             ends_at=datetime.fromisoformat(ends_at) if ends_at else None,
             program_id=values["program_id"] or None,
         )
-        if data.url and not data.url.startswith(("https://", "http://")):
-            raise AnnouncementError("공고 주소는 http:// 또는 https:// 로 시작해야 합니다")
         created = await services.notifier.announcements.create(data)
     except (AnnouncementError, ValueError) as exc:
         errors = [str(exc)]

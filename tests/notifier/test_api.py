@@ -70,6 +70,10 @@ async def test_staff_publish_flow_and_one_step_unsubscribe(
                 "/api/v1/announcements", json={"title": "t", "program_id": "smart_factry", "period_kind": "상시"}
             )
             assert unknown.status_code == 422 and "없는 지원사업이에요: smart_factry" in unknown.text
+            script = await staff.post(
+                "/api/v1/announcements", json={"title": "t", "url": "javascript:alert(1)", "period_kind": "상시"}
+            )
+            assert script.status_code == 422 and "https?://" in script.text
             created = await staff.post(
                 "/api/v1/announcements",
                 json={

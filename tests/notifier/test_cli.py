@@ -36,10 +36,19 @@ def test_announce_and_ingest_commands(cli_env: None, tmp_path: Path) -> None:
     assert "created announcement 1 (draft)" in created.output
     typo = runner.invoke(app, ["announce", "create", "--title", "t", "--program", "smart_factry", "--publish"])
     assert typo.exit_code != 0 and "없는 지원사업이에요: smart_factry" in typo.output
+    no_scheme = runner.invoke(app, ["announce", "create", "--title", "t", "--url", "www.gimpo.go.kr", "--publish"])
+    assert no_scheme.exit_code != 0 and "http:// 또는 https://" in no_scheme.output
+    opening = runner.invoke(
+        app, ["announce", "create", "--title", "12월 접수", "--starts", "2030-12-21", "--deadline", "2030-12-31"]
+    )
+    assert opening.exit_code == 0, opening.output
     published = runner.invoke(app, ["announce", "publish", "1"])
     assert published.exit_code == 0 and "0 new deliveries" in published.output
     listed = runner.invoke(app, ["announce", "list"])
     assert '"status": "published"' in listed.output and '"ends_at": "2030-01-31T14:59:59+00:00"' in listed.output
+    # A bare start date opens at 00:00 in Korea (15:00 UTC the day before), a deadline closes at 23:59:59.
+    assert '"starts_at": "2030-12-20T15:00:00+00:00"' in listed.output
+    assert '"ends_at": "2030-12-31T14:59:59+00:00"' in listed.output
     assert runner.invoke(app, ["announce", "publish", "99"]).exit_code == 1
 
     feed = SHARED_DIR / "data" / "real" / "bizinfo_api_sample_2026-09-23_redacted.json"
