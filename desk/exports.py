@@ -92,6 +92,7 @@ def to_csv(header: Sequence[str], rows: list[list[object]]) -> bytes:
 def to_xlsx(title: str, header: Sequence[str], rows: list[list[object]]) -> bytes:
     # openpyxl costs a tenth of the service's cold start to import; only exports need it.
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
@@ -99,7 +100,8 @@ def to_xlsx(title: str, header: Sequence[str], rows: list[list[object]]) -> byte
     sheet.title = title[:31]
     sheet.append(list(header))
     for row in rows:
-        sheet.append([neutralise(cell) for cell in row])
+        # A worksheet cannot hold control characters; CSV keeps them as typed.
+        sheet.append([neutralise(ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c) for c in row])
     for index, name in enumerate(header, start=1):
         width = max([len(str(name)) * 2, *(len(str(r[index - 1])) for r in rows[:200])], default=10)
         sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 8), 60)
