@@ -173,26 +173,15 @@ async def test_an_open_announcement_of_the_program_leads_its_schedule(clock, set
     assert port.asked == ["smart_factory", "test_analysis"]
 
 
+ASKED_FOR_2026 = Message("kakao", "u", "2026년 스마트공장 접수 기간", extra=SMART_FACTORY_SCHEDULE)
+
+
 async def test_a_year_the_plan_lacks_is_not_said_missing_when_a_notice_is_published(clock, settings) -> None:
     port = Announcements([OpenAnnouncement("2026 스마트공장 공고", "~ 2026년 12월 31일(목) 18:00")])
-    reply = await with_announcements(clock, settings, port).respond(
-        Message(
-            "kakao",
-            "u",
-            "2026년 스마트공장 접수 기간",
-            extra={"intent": "program_schedule", "program": "smart_factory"},
-        )
-    )
+    reply = await with_announcements(clock, settings, port).respond(ASKED_FOR_2026)
     assert reply.texts[0].startswith("지금 접수 중인 공고가 있어요: 2026 스마트공장 공고")
     assert "정보는 없어요" not in reply.texts[0]
-    nothing_open = await with_announcements(clock, settings, Announcements([])).respond(
-        Message(
-            "kakao",
-            "u",
-            "2026년 스마트공장 접수 기간",
-            extra={"intent": "program_schedule", "program": "smart_factory"},
-        )
-    )
+    nothing_open = await with_announcements(clock, settings, Announcements([])).respond(ASKED_FOR_2026)
     assert nothing_open.texts[0].startswith("2026년 정보는 없어요.")
 
 
